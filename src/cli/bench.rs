@@ -1,0 +1,156 @@
+//! `wmh bench`: seconds per volume and peak memory of both networks, per base width
+//! and backend, on a synthetic volume pushed through the real pipeline.
+//!
+//! Each configuration runs in a child process so that its peak resident memory
+//! (`VmHWM`) is its own.
+
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+
+use crate::model::UNetConfig;
+use crate::phantom;
+use crate::pipeline::{self, Inputs, Network, NetworkSpec, Networks, Options, Task};
+use crate::volume::Affine;
+
+use super::Backend;
+
+/// Arguments of `wmh bench`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Base widths to measure.
+    #[arg(long, value_delimiter = ',', default_values_t = vec![16, 32, 64])]
+    widths: Vec<usize>,
+    /// Backends to measure (a GPU backend without an adapter is reported and skipped).
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = vec![Backend::Cpu, Backend::Gpu])]
+    devices: Vec<Backend>,
+    /// Axial slices of the synthetic volume (256 x 256 in-plane).
+    #[arg(long, default_value_t = 48)]
+    slices: usize,
+    /// Timed repetitions after one warm-up run.
+    #[arg(long, default_value_t = 1)]
+    repeats: usize,
+    /// Write the results as JSON to this file as well.
+    #[arg(long)]
+    json: Option<std::path::PathBuf>,
+    /// Internal: measure one configuration in this process.
+    #[arg(long, hide = true)]
+    single: bool,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Measurement {
+    backend: String,
+    width: usize,
+    slices: usize,
+    seconds_per_volume: f64,
+    peak_rss_mib: f64,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    if args.single {
+        let (&width, &backend) = args
+            .widths
+            .first()
+            .zip(args.devices.first())
+            .context("one width and one device")?;
+        let m = measure(width, backend, args.slices, args.repeats)?;
+        println!("{}", serde_json::to_string(&m)?);
+        return Ok(());
+    }
+    let exe = std::env::current_exe()?;
+    let mut results = Vec::new();
+    println!(
+        "both networks (WMH on FLAIR, WM on T1), 256 x 256 x {} volume",
+        args.slices
+    );
+    println!(
+        "{:<8} {:>6} {:>14} {:>14}",
+        "backend", "width", "s / volume", "peak RSS MiB"
+    );
+    for &backend in &args.devices {
+        for &width in &args.widths {
+            let out = Command::new(&exe)
+                .args(["bench", "--single", "--slices", &args.slices.to_string()])
+                .args(["--repeats", &args.repeats.to_string()])
+                .args(["--widths", &width.to_string()])
+                .args(["--devices", &format!("{backend:?}").to_lowercase()])
+                .output()?;
+            if !out.status.success() {
+                let err = String::from_utf8_lossy(&out.stderr);
+                println!(
+                    "{:<8} {:>6}   skipped: {}",
+                    format!("{backend:?}").to_lowercase(),
+                    width,
+                    err.trim()
+                );
+                continue;
+            }
+            let m: Measurement = serde_json::from_slice(&out.stdout).context("child output")?;
+            println!(
+                "{:<8} {:>6} {:>14.2} {:>14.0}",
+                m.backend, m.width, m.seconds_per_volume, m.peak_rss_mib
+            );
+            results.push(m);
+        }
+    }
+    if let Some(path) = args.json {
+        std::fs::write(&path, serde_json::to_string_pretty(&results)?)?;
+    }
+    if results.is_empty() {
+        bail!("no configuration could be measured");
+    }
+    Ok(())
+}
+
+fn measure(width: usize, backend: Backend, slices: usize, repeats: usize) -> Result<Measurement> {
+    let device = backend.device()?;
+    let unet = UNetConfig::new().with_base_width(width).with_context(1);
+    let net = |task| Network {
+        model: unet.init(&device),
+        spec: NetworkSpec {
+            task,
+            unet: unet.clone(),
+            spacing_mm: 1.0,
+        },
+    };
+    let networks = Networks {
+        wmh: net(Task::Wmh),
+        wm: Some(net(Task::Wm)),
+    };
+    let affine: Affine = [
+        [-0.95, 0.0, 0.0, 0.95 * 127.5],
+        [0.0, 0.95, 0.0, -0.95 * 127.5],
+        [0.0, 0.0, 3.0, -3.0 * (slices as f64 - 1.0) / 2.0],
+    ];
+    let case = phantom::generate([256, 256, slices], affine, 1);
+    let inputs = Inputs::prepare(case.flair, Some(&case.t1), (1.0, 1.0))?;
+    let options = Options::default();
+    let once = || pipeline::run(&inputs, &networks, &device, &options, 4, &mut |_| {});
+    once(); // warm-up: kernel compilation and allocator growth
+    let start = Instant::now();
+    for _ in 0..repeats.max(1) {
+        once();
+    }
+    Ok(Measurement {
+        backend: format!("{backend:?}").to_lowercase(),
+        width,
+        slices,
+        seconds_per_volume: start.elapsed().as_secs_f64() / repeats.max(1) as f64,
+        peak_rss_mib: peak_rss_mib(),
+    })
+}
+
+/// Peak resident set size of this process (Linux `VmHWM`), 0 where unknown.
+fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kib| kib / 1024.0)
+}

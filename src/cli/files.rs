@@ -1,0 +1,130 @@
+//! File access for the CLI: careful reads with clear errors, and atomic writes that
+//! never leave partial files and never touch an input.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+
+use crate::volume::Volume;
+
+/// Largest file the tool will read (compressed or not).
+const MAX_FILE_BYTES: u64 = 2 << 30;
+
+/// Reads a NIfTI file, naming the file in any error.
+pub fn read_volume(path: &Path) -> Result<Volume> {
+    let bytes = read_bytes(path)?;
+    Volume::from_nifti_bytes(&bytes).with_context(|| format!("{}", path.display()))
+}
+
+/// Reads a whole file after checking that it is a regular file of sane size.
+pub fn read_bytes(path: &Path) -> Result<Vec<u8>> {
+    let meta =
+        std::fs::metadata(path).with_context(|| format!("{}: cannot open", path.display()))?;
+    if meta.is_dir() {
+        bail!("{}: is a directory, not a NIfTI file", path.display());
+    }
+    if meta.len() > MAX_FILE_BYTES {
+        bail!(
+            "{}: {} bytes is larger than any brain MRI volume this tool accepts",
+            path.display(),
+            meta.len()
+        );
+    }
+    std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))
+}
+
+/// Whether an output path asks for gzip, by its extension; other extensions are refused.
+pub fn wants_gzip(path: &Path) -> Result<bool> {
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if name.ends_with(".nii.gz") {
+        Ok(true)
+    } else if name.ends_with(".nii") {
+        Ok(false)
+    } else {
+        bail!(
+            "{}: output names must end in .nii or .nii.gz",
+            path.display()
+        )
+    }
+}
+
+/// The absolute form of a path that may not exist yet (its parent must).
+fn resolved(path: &Path) -> Result<PathBuf> {
+    if let Ok(p) = path.canonicalize() {
+        return Ok(p);
+    }
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let dir = parent
+        .canonicalize()
+        .with_context(|| format!("{}: the output folder does not exist", path.display()))?;
+    Ok(dir.join(path.file_name().context("output path has no file name")?))
+}
+
+/// Checks, before any work, that outputs are writable names distinct from each other
+/// and from every input.
+pub fn check_outputs(outputs: &[&Path], inputs: &[&Path]) -> Result<()> {
+    let ins: Vec<PathBuf> = inputs
+        .iter()
+        .filter_map(|p| p.canonicalize().ok())
+        .collect();
+    let mut seen = Vec::new();
+    for out in outputs {
+        wants_gzip(out)?;
+        let r = resolved(out)?;
+        if ins.contains(&r) {
+            bail!("{}: refusing to overwrite an input file", out.display());
+        }
+        if r.is_dir() {
+            bail!("{}: is a directory", out.display());
+        }
+        if seen.contains(&r) {
+            bail!("{}: named for two different outputs", out.display());
+        }
+        seen.push(r);
+    }
+    Ok(())
+}
+
+/// Writes every `(path, bytes)` pair atomically: all are staged as temporary files in
+/// their target folders first, and renamed into place only once every one is written.
+pub fn write_all_atomic(files: &[(&Path, Vec<u8>)]) -> Result<()> {
+    let mut staged = Vec::with_capacity(files.len());
+    for (path, bytes) in files {
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".wmh-")
+            .suffix(".partial")
+            .tempfile_in(dir)
+            .with_context(|| {
+                format!(
+                    "{}: cannot create a file in {}",
+                    path.display(),
+                    dir.display()
+                )
+            })?;
+        tmp.write_all(bytes)
+            .and_then(|()| tmp.as_file().sync_all())
+            .with_context(|| format!("{}: write failed", path.display()))?;
+        staged.push((tmp, *path));
+    }
+    for (tmp, path) in staged {
+        tmp.persist(path).with_context(|| {
+            format!(
+                "{}: cannot move the finished file into place",
+                path.display()
+            )
+        })?;
+    }
+    Ok(())
+}

@@ -1,0 +1,105 @@
+//! The native command-line tool: `wmh segment`, `wmh evaluate`, `wmh bench`.
+//!
+//! Only this layer touches files, terminals and exit codes; the work itself is in the
+//! pure core (`volume`, `pipeline`, `metrics`).
+
+mod bench;
+mod evaluate;
+mod files;
+mod segment;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use burn::prelude::Device;
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::pipeline::{Network, Networks, Task};
+
+/// Finds white matter hyperintensities in brain MRI, on this machine.
+#[derive(Debug, Parser)]
+#[command(name = "wmh", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Segment WMH in a FLAIR (with an optional T1) and write the mask on the FLAIR grid.
+    Segment(segment::Args),
+    /// Score a prediction against a reference with the MICCAI WMH challenge metrics.
+    Evaluate(evaluate::Args),
+    /// Measure seconds per volume and peak memory for both networks.
+    Bench(bench::Args),
+}
+
+/// Where the networks run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Backend {
+    /// burn's flex backend on all CPU cores.
+    Cpu,
+    /// burn's wgpu backend (Vulkan, Metal or DirectX).
+    Gpu,
+}
+
+impl Backend {
+    /// Opens the device, turning a missing GPU into an error rather than a panic.
+    pub fn device(self) -> Result<Device> {
+        match self {
+            Backend::Cpu => Ok(Device::flex()),
+            Backend::Gpu => Device::wgpu_options()
+                .init()
+                .map_err(|e| anyhow::anyhow!("no usable GPU adapter for --device gpu: {e}")),
+        }
+    }
+}
+
+/// The default weights folder: `./weights` if present, else the one in the source tree.
+pub fn default_weights_dir() -> PathBuf {
+    let local = PathBuf::from("weights");
+    if local.join("wmh.json").exists() {
+        local
+    } else {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("weights")
+    }
+}
+
+/// Loads one network (`<stem>.json` + `<stem>.safetensors`) from `dir`.
+pub fn load_network(dir: &Path, task: Task, device: &Device) -> Result<Network> {
+    let stem = task.stem();
+    let spec = files::read_bytes(&dir.join(format!("{stem}.json")))?;
+    let weights = files::read_bytes(&dir.join(format!("{stem}.safetensors")))?;
+    Network::load(&spec, &weights, device)
+        .with_context(|| format!("{}: {stem} network", dir.display()))
+}
+
+/// Loads the WMH network and, when `with_wm`, the WM network.
+pub fn load_networks(dir: &Path, with_wm: bool, device: &Device) -> Result<Networks> {
+    Ok(Networks {
+        wmh: load_network(dir, Task::Wmh, device)?,
+        wm: if with_wm {
+            Some(load_network(dir, Task::Wm, device)?)
+        } else {
+            None
+        },
+    })
+}
+
+/// Runs the CLI; errors are printed as one line and give exit code 1.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Segment(args) => segment::run(args),
+        Command::Evaluate(args) => evaluate::run(args),
+        Command::Bench(args) => bench::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("wmh: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

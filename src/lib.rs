@@ -1,0 +1,14 @@
+//! WMH segmentation: finds white matter hyperintensities in brain MRI on the user's
+//! own machine.
+//!
+//! The core (`volume`, `model`, `pipeline`, `metrics`) is pure and compiles for native
+//! and wasm32 targets; `cli` (and training) is native-only.
+
+pub mod metrics;
+pub mod model;
+pub mod phantom;
+pub mod pipeline;
+pub mod volume;
+
+#[cfg(not(target_arch = "wasm32"))]
+pub mod cli;

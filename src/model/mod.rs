@@ -1,0 +1,12 @@
+//! The seed's fully convolutional network and its class-balanced loss.
+//!
+//! One module serves both networks (FLAIR to WMH, T1 to white matter). It is a 2-D
+//! U-Net over axial slices trimmed to three poolings (four resolutions), with
+//! shortcuts merged by addition, as `notes/method.md` reads the seed. A few
+//! neighbouring slices may enter as extra input channels (2.5-D).
+
+mod loss;
+mod unet;
+
+pub use loss::{balanced_bce, class_weights};
+pub use unet::{ConvBlock, DEPTH, UNet, UNetConfig};

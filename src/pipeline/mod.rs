@@ -1,0 +1,503 @@
+//! The segmentation pipeline: FLAIR (and optionally T1) in, WMH mask on the FLAIR
+//! grid out.
+//!
+//! 1. The T1 is resampled onto the FLAIR grid through both affines and checked for overlap.
+//! 2. Both are reoriented to RAS, normalised and cut into axial network planes.
+//! 3. The WMH network runs on FLAIR, the WM network on T1.
+//! 4. The WM region (holes filled, dilated, so dark-on-T1 lesions survive) filters the
+//!    WMH probabilities; a threshold gives the mask, mapped back to the stored grid.
+//!
+//! [`Inputs`] and [`Inputs::finish`] are pure; only [`Network::predict`] touches a
+//! device, so the browser can drive the same steps asynchronously.
+
+pub mod preprocess;
+
+use burn::prelude::*;
+use burn::tensor::activation::sigmoid;
+use burn_store::{ModuleSnapshot, SafetensorsStore};
+use serde::{Deserialize, Serialize};
+
+use crate::metrics::label_26;
+use crate::model::{UNet, UNetConfig};
+use crate::volume::{self, Reorientation, Volume, dice, foreground_mask, index, resample};
+pub use preprocess::{Plane, SliceStack};
+
+/// Why a segmentation could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// The T1's field of view misses the FLAIR's head.
+    #[error(
+        "the T1 does not overlap the FLAIR in world space ({0:.0}% of the FLAIR head lies inside the T1's field of view)"
+    )]
+    NoOverlap(f64),
+    /// The T1 overlaps but its head does not line up with the FLAIR's.
+    #[error(
+        "the T1 does not line up with the FLAIR (head overlap Dice {0:.2}); register them first"
+    )]
+    Misaligned(f64),
+    /// Weights or their settings could not be used.
+    #[error("bad network weights: {0}")]
+    Weights(String),
+    /// The input volume is too small to segment.
+    #[error("the image has no voxels above background")]
+    EmptyImage,
+}
+
+/// Which network a set of weights belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Task {
+    /// FLAIR to white matter hyperintensities.
+    Wmh,
+    /// T1 to the white-matter region (WMH included).
+    Wm,
+}
+
+impl Task {
+    /// File stem of this task's weights (`wmh` or `wm`).
+    pub fn stem(self) -> &'static str {
+        match self {
+            Task::Wmh => "wmh",
+            Task::Wm => "wm",
+        }
+    }
+}
+
+/// Everything besides the weights that inference needs; saved as `<task>.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NetworkSpec {
+    /// The network's job.
+    pub task: Task,
+    /// Architecture settings.
+    pub unet: UNetConfig,
+    /// In-plane spacing (mm) the network was trained at.
+    pub spacing_mm: f64,
+}
+
+/// A loaded network with its settings.
+#[derive(Debug)]
+pub struct Network {
+    /// The model.
+    pub model: UNet,
+    /// Its settings.
+    pub spec: NetworkSpec,
+}
+
+impl Network {
+    /// Loads a network from its settings (JSON) and SafeTensors weights.
+    pub fn load(spec_json: &[u8], weights: &[u8], device: &Device) -> Result<Self, PipelineError> {
+        let spec: NetworkSpec = serde_json::from_slice(spec_json)
+            .map_err(|e| PipelineError::Weights(format!("settings: {e}")))?;
+        if spec.unet.base_width == 0 || spec.unet.base_width > 512 || spec.unet.context > 8 {
+            return Err(PipelineError::Weights(format!(
+                "implausible settings {:?}",
+                spec.unet
+            )));
+        }
+        let mut model = spec.unet.init(device);
+        let mut store = SafetensorsStore::from_bytes(Some(weights.to_vec()));
+        let result = model
+            .load_from(&mut store)
+            .map_err(|e| PipelineError::Weights(e.to_string()))?;
+        if !result.missing.is_empty() {
+            return Err(PipelineError::Weights(format!(
+                "{} tensors missing, e.g. {:?}",
+                result.missing.len(),
+                result.missing.first()
+            )));
+        }
+        Ok(Self { model, spec })
+    }
+
+    /// Serialises the weights as SafeTensors bytes.
+    pub fn weights_bytes(&self) -> Result<Vec<u8>, PipelineError> {
+        let mut store = SafetensorsStore::from_bytes(None);
+        self.model
+            .save_into(&mut store)
+            .map_err(|e| PipelineError::Weights(e.to_string()))?;
+        store
+            .get_bytes()
+            .map_err(|e| PipelineError::Weights(e.to_string()))
+    }
+
+    /// The input tensor for slices `zs` of `stack`.
+    pub fn input(
+        &self,
+        stack: &SliceStack,
+        zs: std::ops::Range<usize>,
+        device: &Device,
+    ) -> Tensor<4> {
+        let context = self.spec.unet.context;
+        let n = zs.len();
+        let mut buf = Vec::with_capacity(n * (2 * context + 1) * stack.plane.px * stack.plane.py);
+        for z in zs {
+            buf.extend(stack.input(z, context));
+        }
+        let shape = [n, 2 * context + 1, stack.plane.py, stack.plane.px];
+        Tensor::from_data(TensorData::new(buf, shape), device)
+    }
+
+    /// Probabilities for slices `zs`, one padded plane per slice (synchronous read-back).
+    pub fn predict(
+        &self,
+        stack: &SliceStack,
+        zs: std::ops::Range<usize>,
+        device: &Device,
+    ) -> Vec<Vec<f32>> {
+        let probs = sigmoid(self.model.forward(self.input(stack, zs, device)));
+        split_planes(probs.into_data(), stack.plane)
+    }
+}
+
+/// Splits a `[n, 1, py, px]` read-back into one `Vec` per slice.
+pub fn split_planes(data: TensorData, plane: Plane) -> Vec<Vec<f32>> {
+    let values = data.try_into_vec::<f32>().expect("network output is f32");
+    values
+        .chunks(plane.px * plane.py)
+        .map(<[f32]>::to_vec)
+        .collect()
+}
+
+/// The two networks; the WM one is optional (FLAIR-only mode without it).
+#[derive(Debug)]
+pub struct Networks {
+    /// FLAIR to WMH.
+    pub wmh: Network,
+    /// T1 to white-matter region.
+    pub wm: Option<Network>,
+}
+
+/// Post-processing settings.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// Probability at or above which a voxel is lesion.
+    pub threshold: f32,
+    /// In-plane dilation of the WM region, mm.
+    pub wm_dilation_mm: f64,
+    /// Whether to filter with the WM region when a T1 is given.
+    pub wm_filter: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            threshold: 0.5,
+            wm_dilation_mm: 4.0,
+            wm_filter: true,
+        }
+    }
+}
+
+/// Below this Dice of FLAIR and T1 head masks the pair is called misaligned; the real
+/// registered pairs we have score 0.87 to 0.99.
+pub const MIN_HEAD_OVERLAP: f64 = 0.7;
+
+/// Inputs resampled, checked and cut into slices, ready for the networks.
+#[derive(Debug)]
+pub struct Inputs {
+    /// The FLAIR's grid and header (the output grid).
+    pub reference: Volume,
+    /// Stored-to-canonical mapping of the FLAIR grid.
+    pub reorient: Reorientation,
+    /// FLAIR slices for the WMH network.
+    pub flair: SliceStack,
+    /// T1 slices (resampled onto the FLAIR grid) for the WM network.
+    pub t1: Option<SliceStack>,
+    /// Dice of FLAIR and T1 head masks after resampling (alignment check).
+    pub head_overlap: Option<f64>,
+}
+
+impl Inputs {
+    /// Resamples the T1 onto the FLAIR grid, checks that they line up, and prepares slices.
+    pub fn prepare(
+        flair: Volume,
+        t1: Option<&Volume>,
+        spacing_mm: (f64, f64),
+    ) -> Result<Self, PipelineError> {
+        let axis = volume::affine::slice_axis(&flair.geometry.affine);
+        let head = foreground_mask(&flair.data, flair.dims, axis);
+        if !head.iter().any(|&h| h) {
+            return Err(PipelineError::EmptyImage);
+        }
+        let reorient = Reorientation::to_ras(&flair.geometry.affine, flair.dims);
+        let flair_stack = SliceStack::new(&flair.data, &flair, &reorient, spacing_mm.0);
+        let (t1_stack, head_overlap) = match t1 {
+            None => (None, None),
+            Some(t1) => {
+                let r = resample::onto_grid(t1, flair.dims, &flair.geometry.affine);
+                let t1_head = foreground_mask(&r.data, flair.dims, axis);
+                let covered = head_coverage(&flair, t1, &head);
+                if covered < 0.5 {
+                    return Err(PipelineError::NoOverlap(covered * 100.0));
+                }
+                let overlap = dice(&head, &t1_head);
+                if overlap < MIN_HEAD_OVERLAP {
+                    return Err(PipelineError::Misaligned(overlap));
+                }
+                (
+                    Some(SliceStack::new(&r.data, &flair, &reorient, spacing_mm.1)),
+                    Some(overlap),
+                )
+            }
+        };
+        Ok(Self {
+            reference: flair,
+            reorient,
+            flair: flair_stack,
+            t1: t1_stack,
+            head_overlap,
+        })
+    }
+
+    /// Turns per-slice probability planes into the final segmentation on the FLAIR grid.
+    pub fn finish(
+        &self,
+        wmh_planes: &[Vec<f32>],
+        wm_planes: Option<&[Vec<f32>]>,
+        options: &Options,
+    ) -> Segmentation {
+        let cdims = self.flair.dims;
+        let wmh = preprocess::assemble(wmh_planes, &self.flair.plane, cdims);
+        let region = match (wm_planes, &self.t1, options.wm_filter) {
+            (Some(planes), Some(t1), true) => {
+                let wm = preprocess::assemble(planes, &t1.plane, cdims);
+                let spacing = self
+                    .reorient
+                    .canonical_spacing(self.reference.geometry.voxel_sizes());
+                Some(wm_region(&wm, cdims, spacing, options.wm_dilation_mm))
+            }
+            _ => None,
+        };
+        let filtered: Vec<f32> = match &region {
+            Some(r) => wmh
+                .iter()
+                .zip(r)
+                .map(|(&p, &inside)| if inside { p } else { 0.0 })
+                .collect(),
+            None => wmh,
+        };
+        let probability = self.reorient.inverse(&filtered);
+        let mask: Vec<u8> = probability
+            .iter()
+            .map(|&p| u8::from(p >= options.threshold))
+            .collect();
+        let wm_region = region.map(|r| {
+            self.reorient
+                .inverse(&r.iter().map(|&b| u8::from(b)).collect::<Vec<_>>())
+        });
+        let voxel_ml = self.reference.geometry.voxel_volume_mm3() / 1000.0;
+        let lesions = lesions(
+            &mask,
+            self.reference.dims,
+            voxel_ml,
+            volume::affine::slice_axis(&self.reference.geometry.affine),
+        );
+        Segmentation {
+            total_ml: lesions.iter().map(|l| l.volume_ml).sum(),
+            probability,
+            mask,
+            wm_region,
+            lesions,
+            wm_filtered: wm_planes.is_some() && options.wm_filter,
+        }
+    }
+}
+
+/// Fraction of the FLAIR head voxels whose centres fall inside the T1's field of view.
+fn head_coverage(flair: &Volume, t1: &Volume, head: &[bool]) -> f64 {
+    let inv = volume::affine::invert(&t1.geometry.affine).expect("decoded volumes are invertible");
+    let d = flair.dims;
+    let (mut inside, mut total) = (0usize, 0usize);
+    for k in 0..d[2] {
+        for j in 0..d[1] {
+            for i in 0..d[0] {
+                if !head[index(d, i, j, k)] {
+                    continue;
+                }
+                total += 1;
+                let w =
+                    volume::affine::apply(&flair.geometry.affine, [i as f64, j as f64, k as f64]);
+                let v = volume::affine::apply(&inv, w);
+                if (0..3).all(|a| v[a] >= -0.5 && v[a] <= t1.dims[a] as f64 - 0.5) {
+                    inside += 1;
+                }
+            }
+        }
+    }
+    inside as f64 / total.max(1) as f64
+}
+
+/// The WM region from WM probabilities (canonical grid): thresholded, holes filled in
+/// each axial slice, then dilated in-plane by `dilation_mm`, so that lesions, which
+/// are dark on T1 and may be missing from a plain WM mask, are kept.
+pub fn wm_region(
+    wm_prob: &[f32],
+    dims: [usize; 3],
+    spacing: [f64; 3],
+    dilation_mm: f64,
+) -> Vec<bool> {
+    let mask: Vec<bool> = wm_prob.iter().map(|&p| p >= 0.5).collect();
+    let filled = volume::fill_holes_per_slice(&mask, dims, 2);
+    dilate_in_plane(&filled, dims, spacing, dilation_mm)
+}
+
+/// In-plane dilation by an ellipse of radius `mm` (in voxels per axis from `spacing`).
+pub fn dilate_in_plane(mask: &[bool], dims: [usize; 3], spacing: [f64; 3], mm: f64) -> Vec<bool> {
+    let rx = (mm / spacing[0]).floor() as i64;
+    let ry = (mm / spacing[1]).floor() as i64;
+    let offsets: Vec<(i64, i64)> = (-ry..=ry)
+        .flat_map(|dy| (-rx..=rx).map(move |dx| (dx, dy)))
+        .filter(|&(dx, dy)| {
+            let (fx, fy) = (dx as f64 * spacing[0], dy as f64 * spacing[1]);
+            fx * fx + fy * fy <= mm * mm + 1e-9
+        })
+        .collect();
+    let mut out = mask.to_vec();
+    for z in 0..dims[2] {
+        for y in 0..dims[1] {
+            for x in 0..dims[0] {
+                if !mask[index(dims, x, y, z)] {
+                    continue;
+                }
+                for &(dx, dy) in &offsets {
+                    let (nx, ny) = (x as i64 + dx, y as i64 + dy);
+                    if nx >= 0 && ny >= 0 && nx < dims[0] as i64 && ny < dims[1] as i64 {
+                        out[index(dims, nx as usize, ny as usize, z)] = true;
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// One connected lesion in the output mask.
+#[derive(Debug, Clone, Serialize)]
+pub struct Lesion {
+    /// Voxels in the lesion.
+    pub voxels: usize,
+    /// Volume in mL.
+    pub volume_ml: f64,
+    /// Centroid in voxel coordinates of the stored grid.
+    pub centroid: [f64; 3],
+    /// Stored slice index (along the axis closest to inferior-superior) of the centroid.
+    pub slice: usize,
+}
+
+/// Lists the 26-connected lesions of `mask`, largest first.
+pub fn lesions(mask: &[u8], dims: [usize; 3], voxel_ml: f64, slice_axis: usize) -> Vec<Lesion> {
+    let bin: Vec<bool> = mask.iter().map(|&m| m > 0).collect();
+    let comps = label_26(&bin, dims);
+    let mut sums = vec![[0.0f64; 3]; comps.count()];
+    for (v, &l) in comps.labels.iter().enumerate() {
+        if l > 0 {
+            let s = &mut sums[l as usize - 1];
+            s[0] += (v % dims[0]) as f64;
+            s[1] += ((v / dims[0]) % dims[1]) as f64;
+            s[2] += (v / (dims[0] * dims[1])) as f64;
+        }
+    }
+    let mut out: Vec<Lesion> = comps
+        .sizes
+        .iter()
+        .zip(sums)
+        .map(|(&n, s)| {
+            let centroid = s.map(|c| c / n as f64);
+            Lesion {
+                voxels: n,
+                volume_ml: n as f64 * voxel_ml,
+                centroid,
+                slice: centroid[slice_axis].round() as usize,
+            }
+        })
+        .collect();
+    out.sort_by_key(|l| std::cmp::Reverse(l.voxels));
+    out
+}
+
+/// The pipeline's result, on the FLAIR's stored grid.
+#[derive(Debug, Clone)]
+pub struct Segmentation {
+    /// WMH probability per voxel (after the WM filter, if applied).
+    pub probability: Vec<f32>,
+    /// 0/1 WMH mask.
+    pub mask: Vec<u8>,
+    /// 0/1 white-matter region used as filter, when a T1 was given.
+    pub wm_region: Option<Vec<u8>>,
+    /// Lesions, largest first.
+    pub lesions: Vec<Lesion>,
+    /// Total lesion volume in mL.
+    pub total_ml: f64,
+    /// Whether the WM filter was applied.
+    pub wm_filtered: bool,
+}
+
+/// Progress of a segmentation, for progress bars.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// WMH network, slices done of total.
+    Wmh(usize, usize),
+    /// WM network, slices done of total.
+    Wm(usize, usize),
+}
+
+/// Runs both networks batch by batch (synchronously) and finishes the segmentation.
+pub fn run(
+    inputs: &Inputs,
+    networks: &Networks,
+    device: &Device,
+    options: &Options,
+    batch: usize,
+    progress: &mut dyn FnMut(Stage),
+) -> Segmentation {
+    let run_one = |net: &Network,
+                   stack: &SliceStack,
+                   stage: fn(usize, usize) -> Stage,
+                   progress: &mut dyn FnMut(Stage)| {
+        let n = stack.slices();
+        let mut planes = Vec::with_capacity(n);
+        let mut z = 0;
+        while z < n {
+            let end = (z + batch.max(1)).min(n);
+            planes.extend(net.predict(stack, z..end, device));
+            z = end;
+            progress(stage(z, n));
+        }
+        planes
+    };
+    let wmh = run_one(&networks.wmh, &inputs.flair, Stage::Wmh, progress);
+    let wm = match (&networks.wm, &inputs.t1, options.wm_filter) {
+        (Some(net), Some(stack), true) => Some(run_one(net, stack, Stage::Wm, progress)),
+        _ => None,
+    };
+    inputs.finish(&wmh, wm.as_deref(), options)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dilation_grows_a_point_into_a_disc_in_plane_only() {
+        let dims = [9, 9, 3];
+        let mut m = vec![false; 243];
+        m[index(dims, 4, 4, 1)] = true;
+        let d = dilate_in_plane(&m, dims, [1.0, 1.0, 5.0], 2.0);
+        assert_eq!(d.iter().filter(|&&b| b).count(), 13); // radius-2 digital disc
+        assert!(!d[index(dims, 4, 4, 0)] && !d[index(dims, 4, 4, 2)]);
+    }
+
+    #[test]
+    fn lesions_are_sorted_and_measured() {
+        let dims = [5, 5, 1];
+        let mut m = vec![0u8; 25];
+        m[0] = 1;
+        m[index(dims, 3, 3, 0)] = 1;
+        m[index(dims, 4, 3, 0)] = 1;
+        let l = lesions(&m, dims, 0.5, 2);
+        assert_eq!(l.len(), 2);
+        assert_eq!(l[0].voxels, 2);
+        assert_eq!(l[0].volume_ml, 1.0);
+        assert_eq!(l[0].centroid, [3.5, 3.0, 0.0]);
+    }
+}

@@ -1,0 +1,89 @@
+//! Shared helpers for the integration tests: generated fixtures, tiny networks and
+//! running the real `wmh` binary.
+#![allow(dead_code)] // each test crate uses a different subset
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use burn::prelude::Device;
+use wmh::model::UNetConfig;
+use wmh::phantom::{self, Phantom};
+use wmh::pipeline::{Network, NetworkSpec, Task};
+use wmh::volume::{Affine, OutputData, Volume};
+
+/// The real data folder, if this checkout sits next to `shared/`.
+pub fn shared_data() -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
+    if p.join("flair").is_dir() {
+        Some(p)
+    } else {
+        eprintln!("skipping: ../shared/data is absent (real scans are not part of the repository)");
+        None
+    }
+}
+
+/// Runs the `wmh` binary.
+pub fn wmh(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_wmh"))
+        .args(args)
+        .output()
+        .expect("the wmh binary runs")
+}
+
+/// Writes untrained networks of base width 4 into `dir`: enough to exercise the full
+/// command path quickly, independent of the shipped weights.
+pub fn tiny_weights(dir: &Path) {
+    let device = Device::flex();
+    for task in [Task::Wmh, Task::Wm] {
+        let unet = UNetConfig::new().with_base_width(4).with_context(1);
+        let spec = NetworkSpec {
+            task,
+            unet: unet.clone(),
+            spacing_mm: 1.0,
+        };
+        let net = Network {
+            model: unet.init(&device),
+            spec: spec.clone(),
+        };
+        std::fs::write(
+            dir.join(format!("{}.json", task.stem())),
+            serde_json::to_vec(&spec).unwrap(),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join(format!("{}.safetensors", task.stem())),
+            net.weights_bytes().unwrap(),
+        )
+        .unwrap();
+    }
+}
+
+/// A small phantom (48 x 40 x 6, 4 mm voxels) on the given affine.
+pub fn small_phantom(affine: Affine) -> Phantom {
+    phantom::generate([48, 40, 6], affine, 3)
+}
+
+/// An axial grid of 4 x 4 x 8 mm voxels centred on the origin.
+pub fn plain_affine() -> Affine {
+    [
+        [4.0, 0.0, 0.0, -94.0],
+        [0.0, 4.0, 0.0, -78.0],
+        [0.0, 0.0, 8.0, -20.0],
+    ]
+}
+
+/// Writes a volume's values as float32 NIfTI on its own grid.
+pub fn write_volume(path: &Path, v: &Volume) {
+    let gz = path.to_string_lossy().ends_with(".gz");
+    std::fs::write(path, v.encode_like(OutputData::F32(&v.data), gz)).unwrap();
+}
+
+/// Names of the files in a folder (to prove nothing was left behind).
+pub fn listing(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}

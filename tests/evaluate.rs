@@ -1,0 +1,104 @@
+//! `wmh evaluate` against the official scoring program's golden output.
+
+mod common;
+
+use std::path::Path;
+
+use common::{wmh, write_volume};
+use wmh::volume::{Geometry, Volume};
+
+#[test]
+fn evaluate_reproduces_the_official_golden_metrics() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/metrics-golden");
+    if !dir.is_dir() {
+        eprintln!("skipping: ../shared/fixtures/metrics-golden is absent");
+        return;
+    }
+    let out = wmh(&[
+        "evaluate",
+        "--reference",
+        dir.join("wmh_float32.nii.gz").to_str().unwrap(),
+        "--prediction",
+        dir.join("result.nii.gz").to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let expected: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap()).unwrap();
+    let expected = &expected["gt_float32"];
+    for key in ["dsc", "h95", "avd", "recall", "f1"] {
+        let (g, e) = (got[key].as_f64().unwrap(), expected[key].as_f64().unwrap());
+        assert!((g - e).abs() < 1e-4, "{key}: got {g}, expected {e}");
+    }
+    assert_eq!(got["reference_voxels"], expected["gt_voxels"]);
+    assert_eq!(got["prediction_voxels"], expected["res_voxels"]);
+}
+
+#[test]
+fn evaluate_refuses_mismatched_grids() {
+    let tmp = tempfile::tempdir().unwrap();
+    let eye = [
+        [1.0, 0.0, 0.0, 0.0],
+        [0.0, 1.0, 0.0, 0.0],
+        [0.0, 0.0, 1.0, 0.0],
+    ];
+    let a = Volume {
+        dims: [4, 4, 4],
+        data: vec![0.0; 64],
+        geometry: Geometry::from_affine(eye),
+    };
+    let b = Volume {
+        dims: [4, 4, 2],
+        data: vec![0.0; 32],
+        geometry: Geometry::from_affine(eye),
+    };
+    write_volume(&tmp.path().join("a.nii"), &a);
+    write_volume(&tmp.path().join("b.nii"), &b);
+    let out = wmh(&[
+        "evaluate",
+        "--reference",
+        tmp.path().join("a.nii").to_str().unwrap(),
+        "--prediction",
+        tmp.path().join("b.nii").to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("share a grid"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1);
+}
+
+#[test]
+fn evaluate_prints_nan_as_null_for_an_empty_reference() {
+    let tmp = tempfile::tempdir().unwrap();
+    let eye = [
+        [1.0, 0.0, 0.0, 0.0],
+        [0.0, 1.0, 0.0, 0.0],
+        [0.0, 0.0, 1.0, 0.0],
+    ];
+    let empty = Volume {
+        dims: [4, 4, 4],
+        data: vec![0.0; 64],
+        geometry: Geometry::from_affine(eye),
+    };
+    let mut one = empty.clone();
+    one.data[21] = 1.0;
+    write_volume(&tmp.path().join("r.nii.gz"), &empty);
+    write_volume(&tmp.path().join("p.nii.gz"), &one);
+    let out = wmh(&[
+        "evaluate",
+        "--reference",
+        tmp.path().join("r.nii.gz").to_str().unwrap(),
+        "--prediction",
+        tmp.path().join("p.nii.gz").to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(out.status.success());
+    let got: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(got["avd"].is_null() && got["h95"].is_null());
+    assert_eq!(got["dsc"], 0.0);
+}
