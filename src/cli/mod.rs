@@ -1,12 +1,14 @@
-//! The native command-line tool: `wmh segment`, `wmh evaluate`, `wmh bench`.
+//! The native command-line tool: `wmh segment`, `evaluate`, `train`, `bench` and `example`.
 //!
 //! Only this layer touches files, terminals and exit codes; the work itself is in the
 //! pure core (`volume`, `pipeline`, `metrics`).
 
 mod bench;
 mod evaluate;
+mod example;
 mod files;
 mod segment;
+mod train;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -33,6 +35,10 @@ enum Command {
     Evaluate(evaluate::Args),
     /// Measure seconds per volume and peak memory for both networks.
     Bench(bench::Args),
+    /// Train the WMH or the WM network.
+    Train(train::Args),
+    /// Write the built-in synthetic example case (FLAIR, T1, truth).
+    Example(example::Args),
 }
 
 /// Where the networks run.
@@ -94,6 +100,8 @@ pub fn main() -> ExitCode {
         Command::Segment(args) => segment::run(args),
         Command::Evaluate(args) => evaluate::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Train(args) => train::run(args),
+        Command::Example(args) => example::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -120,33 +120,27 @@ impl Network {
             .map_err(|e| PipelineError::Weights(e.to_string()))
     }
 
-    /// The input tensor for slices `zs` of `stack`.
-    pub fn input(
-        &self,
-        stack: &SliceStack,
-        zs: std::ops::Range<usize>,
-        device: &Device,
-    ) -> Tensor<4> {
-        let context = self.spec.unet.context;
-        let n = zs.len();
-        let mut buf = Vec::with_capacity(n * (2 * context + 1) * stack.plane.px * stack.plane.py);
-        for z in zs {
-            buf.extend(stack.input(z, context));
-        }
-        let shape = [n, 2 * context + 1, stack.plane.py, stack.plane.px];
-        Tensor::from_data(TensorData::new(buf, shape), device)
-    }
-
     /// Probabilities for slices `zs`, one padded plane per slice (synchronous read-back).
-    pub fn predict(
-        &self,
-        stack: &SliceStack,
-        zs: std::ops::Range<usize>,
-        device: &Device,
-    ) -> Vec<Vec<f32>> {
-        let probs = sigmoid(self.model.forward(self.input(stack, zs, device)));
-        split_planes(probs.into_data(), stack.plane)
+    pub fn predict(&self, stack: &SliceStack, zs: std::ops::Range<usize>, device: &Device) -> Vec<Vec<f32>> {
+        predict(&self.model, self.spec.unet.context, stack, zs, device)
     }
+}
+
+/// The network input for slices `zs` of `stack`: `[n, 2 * context + 1, py, px]`.
+pub fn input_tensor(stack: &SliceStack, context: usize, zs: std::ops::Range<usize>, device: &Device) -> Tensor<4> {
+    let n = zs.len();
+    let mut buf = Vec::with_capacity(n * (2 * context + 1) * stack.plane.px * stack.plane.py);
+    for z in zs {
+        buf.extend(stack.input(z, context));
+    }
+    let shape = [n, 2 * context + 1, stack.plane.py, stack.plane.px];
+    Tensor::from_data(TensorData::new(buf, shape), device)
+}
+
+/// Sigmoid probabilities of `model` for slices `zs`, one padded plane per slice.
+pub fn predict(model: &UNet, context: usize, stack: &SliceStack, zs: std::ops::Range<usize>, device: &Device) -> Vec<Vec<f32>> {
+    let probs = sigmoid(model.forward(input_tensor(stack, context, zs, device)));
+    split_planes(probs.into_data(), stack.plane)
 }
 
 /// Splits a `[n, 1, py, px]` read-back into one `Vec` per slice.

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The full test suite: formatting, lints (warnings are errors) and every test.
+# Installs what it needs; safe to run repeatedly (everything is cached under
+# ~/.cargo and target/).
+set -euo pipefail
+cd "$(dirname "$0")"
+
+rustup component add rustfmt clippy >/dev/null 2>&1 || true
+
+echo "== cargo fmt --check"
+cargo fmt --all --check
+echo "== cargo clippy (release profile, all targets, -D warnings)"
+cargo clippy --release --all-targets --locked -- -D warnings
+echo "== cargo test (release profile: the networks are too slow unoptimised)"
+cargo test --release --locked 2>&1 | tee target/test-output.txt
+# "No tests ran" is a failure, not a pass.
+passed=$(grep -Eo '[0-9]+ passed' target/test-output.txt | awk '{s += $1} END {print s + 0}')
+if [ "$passed" -lt 1 ]; then
+  echo "no tests ran" >&2
+  exit 1
+fi
+echo "== $passed tests passed"

@@ -1,0 +1,130 @@
+//! `wmh train`: trains the WMH or WM network on the real data.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+
+use crate::model::UNetConfig;
+use crate::pipeline::Task;
+use crate::train::{self, TrainConfig};
+
+use super::Backend;
+
+/// Which network to train.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum TaskArg {
+    /// FLAIR to WMH, on `flair/`.
+    Wmh,
+    /// T1 to white matter, on `tissue/` and the MNI template.
+    Wm,
+}
+
+/// Arguments of `wmh train`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Which network.
+    #[arg(long, value_enum)]
+    task: TaskArg,
+    /// The data folder (see its README).
+    #[arg(long, default_value = "../shared/data")]
+    data: PathBuf,
+    /// Run folder: config, log, checkpoints and exported weights.
+    #[arg(long)]
+    out: PathBuf,
+    /// Base width (the seed's is 64).
+    #[arg(long, default_value_t = 16)]
+    width: usize,
+    /// Neighbouring slices on each side as extra channels.
+    #[arg(long, default_value_t = 1)]
+    context: usize,
+    /// Optimiser steps.
+    #[arg(long, default_value_t = 2000)]
+    steps: usize,
+    /// Patches per step.
+    #[arg(long, default_value_t = 8)]
+    batch: usize,
+    /// Patch side (pixels at --spacing mm).
+    #[arg(long, default_value_t = 96)]
+    patch: usize,
+    /// Adam learning rate.
+    #[arg(long, default_value_t = 1e-3)]
+    lr: f64,
+    /// Validate every N steps.
+    #[arg(long, default_value_t = 100)]
+    val_every: usize,
+    /// Checkpoint at least every this many seconds.
+    #[arg(long, default_value_t = 120)]
+    checkpoint_secs: u64,
+    /// Random seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// In-plane spacing of the network input (mm).
+    #[arg(long, default_value_t = 1.0)]
+    spacing: f64,
+    /// Training cases (default: the task's standard split).
+    #[arg(long, value_delimiter = ',')]
+    train: Option<Vec<String>>,
+    /// Validation cases (default: the task's standard split).
+    #[arg(long, value_delimiter = ',')]
+    val: Option<Vec<String>>,
+    /// Turn off intensity augmentation (contrast, brightness, bias field, noise).
+    #[arg(long)]
+    no_intensity_aug: bool,
+    /// Continue from the run folder's last checkpoint.
+    #[arg(long)]
+    resume: bool,
+    /// Where training runs.
+    #[arg(long, value_enum, default_value_t = Backend::Cpu)]
+    device: Backend,
+}
+
+/// The standard split: validation holds out one case per source that has several.
+fn default_split(task: Task) -> (Vec<String>, Vec<String>) {
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect();
+    match task {
+        Task::Wmh => (
+            s(&[
+                "mslesseg-P14-T1",
+                "mslesseg-P14-T2",
+                "mslesseg-P14-T3",
+                "openms-patient07",
+                "simvent-104252",
+                "simvent-105074",
+            ]),
+            s(&["openms-patient19", "simvent-105465"]),
+        ),
+        Task::Wm => {
+            let mut train: Vec<String> = (1..=12).map(|i| format!("tissue/mass-{i:02}")).collect();
+            train.push("mni152".into());
+            (train, (13..=15).map(|i| format!("tissue/mass-{i:02}")).collect())
+        }
+    }
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let task = match args.task {
+        TaskArg::Wmh => Task::Wmh,
+        TaskArg::Wm => Task::Wm,
+    };
+    if args.patch % 8 != 0 || args.patch < 16 {
+        anyhow::bail!("--patch must be a multiple of 8, at least 16");
+    }
+    let (train_default, val_default) = default_split(task);
+    let config = TrainConfig {
+        task,
+        unet: UNetConfig::new().with_base_width(args.width).with_context(args.context),
+        train_cases: args.train.unwrap_or(train_default),
+        val_cases: args.val.unwrap_or(val_default),
+        steps: args.steps,
+        batch: args.batch.max(1),
+        patch: args.patch,
+        lr: args.lr,
+        val_every: args.val_every.max(1),
+        checkpoint_secs: args.checkpoint_secs,
+        seed: args.seed,
+        spacing_mm: args.spacing,
+        intensity_augmentation: !args.no_intensity_aug,
+    };
+    let device = args.device.device()?;
+    train::run(&config, &args.data, &args.out, &device, args.resume)
+}

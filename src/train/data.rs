@@ -1,0 +1,173 @@
+//! Training data: real cases from `../shared/data`, normalised exactly as at
+//! inference, and random augmented patches drawn from them.
+
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use rand::RngExt;
+use rand::rngs::StdRng;
+
+use super::augment::{self, Intensity, Warp};
+use crate::pipeline::{SliceStack, Task};
+use crate::volume::{Reorientation, Volume, foreground_mask};
+
+/// One subject: the normalised image in canonical order and its labels.
+#[derive(Debug)]
+pub struct Case {
+    /// Folder name, e.g. `simvent-104252` or `tissue/mass-03`.
+    pub name: String,
+    /// Normalised image slices (the same preprocessing as inference).
+    pub stack: SliceStack,
+    /// 1 for the positive class, per canonical voxel.
+    pub label: Vec<f32>,
+    /// 0 where the label says "ignore" (WMH label 2), else 1.
+    pub valid: Vec<f32>,
+    /// Canonical in-plane spacing (mm).
+    pub spacing: (f64, f64),
+    /// Positive voxels as (z, x, y), for lesion-centred sampling.
+    pub positives: Vec<(usize, usize, usize)>,
+    /// A subsample of foreground voxels as (z, x, y).
+    pub foreground: Vec<(usize, usize, usize)>,
+}
+
+fn read(path: &Path) -> Result<Volume> {
+    let bytes = std::fs::read(path).with_context(|| format!("{}", path.display()))?;
+    Volume::from_nifti_bytes(&bytes).with_context(|| format!("{}", path.display()))
+}
+
+/// Where a case's image and label live, and how to turn label values into classes
+/// (`Some(true)` positive, `Some(false)` negative, `None` ignored).
+struct Source {
+    image: std::path::PathBuf,
+    label: std::path::PathBuf,
+    classify: fn(f32) -> Option<bool>,
+}
+
+fn source(data: &Path, task: Task, name: &str) -> Source {
+    match (task, name) {
+        (Task::Wmh, _) => Source {
+            image: data.join("flair").join(name).join("flair.nii.gz"),
+            label: data.join("flair").join(name).join("wmh.nii.gz"),
+            classify: |v| match v.round() as i64 {
+                1 => Some(true),
+                2 => None,
+                _ => Some(false),
+            },
+        },
+        (Task::Wm, "mni152") => Source {
+            image: data.join("templates/mni152/t1.nii.gz"),
+            label: data.join("templates/mni152/wm_prob.nii.gz"),
+            classify: |v| Some(v >= 127.5),
+        },
+        (Task::Wm, _) => Source {
+            image: data.join(name).join("t1.nii.gz"),
+            label: data.join(name).join("tissue.nii.gz"),
+            classify: |v| Some(v.round() as i64 == 3),
+        },
+    }
+}
+
+impl Case {
+    /// Loads a case for `task`: WMH cases are `flair/` folder names; WM cases are
+    /// `tissue/<name>` or `mni152`.
+    pub fn load(data: &Path, task: Task, name: &str, spacing_mm: f64) -> Result<Self> {
+        let src = source(data, task, name);
+        let image = read(&src.image)?;
+        let label = read(&src.label)?;
+        if image.dims != label.dims {
+            bail!("{name}: label grid {:?} differs from image grid {:?}", label.dims, image.dims);
+        }
+        let reorient = Reorientation::to_ras(&image.geometry.affine, image.dims);
+        let stack = SliceStack::new(&image.data, &image, &reorient, spacing_mm);
+        let classes: Vec<Option<bool>> = reorient.forward(&label.data).into_iter().map(src.classify).collect();
+        let label: Vec<f32> = classes.iter().map(|c| f32::from(u8::from(*c == Some(true)))).collect();
+        let valid: Vec<f32> = classes.iter().map(|c| f32::from(u8::from(c.is_some()))).collect();
+        let sp = reorient.canonical_spacing(image.geometry.voxel_sizes());
+        let d = stack.dims;
+        let fg = foreground_mask(&reorient.forward(&image.data), d, 2);
+        let coords = |v: usize| (v / (d[0] * d[1]), v % d[0], (v / d[0]) % d[1]);
+        let positives = (0..label.len()).filter(|&v| label[v] > 0.5).map(coords).collect();
+        let foreground = (0..fg.len()).filter(|&v| fg[v]).step_by(11).map(coords).collect();
+        Ok(Self {
+            name: name.to_string(),
+            stack,
+            label,
+            valid,
+            spacing: (sp[0], sp[1]),
+            positives,
+            foreground,
+        })
+    }
+
+    /// Number of positive voxels and of valid voxels (for the class balance).
+    pub fn counts(&self) -> (usize, usize) {
+        let pos = self.label.iter().filter(|&&v| v > 0.5).count();
+        let valid = self.valid.iter().filter(|&&v| v > 0.5).count();
+        (pos, valid)
+    }
+}
+
+/// One training sample: input channels, target and validity, each `size x size`.
+#[derive(Debug, Clone)]
+pub struct Sample {
+    /// `channels * size * size` normalised intensities.
+    pub input: Vec<f32>,
+    /// `size * size` 0/1 targets.
+    pub target: Vec<f32>,
+    /// `size * size` 1 where the loss counts.
+    pub valid: Vec<f32>,
+}
+
+/// How samples are drawn.
+#[derive(Debug, Clone, Copy)]
+pub struct Sampling {
+    /// Patch side in pixels (at the target spacing).
+    pub size: usize,
+    /// Neighbouring slices on each side.
+    pub context: usize,
+    /// In-plane spacing of the patches (mm).
+    pub spacing_mm: f64,
+    /// Probability of centring on a positive voxel.
+    pub positive_fraction: f64,
+    /// Random zoom range (+-), for in-plane resolution changes.
+    pub zoom: f64,
+    /// Intensity augmentation.
+    pub intensity: Intensity,
+}
+
+/// Draws one augmented patch from `case`.
+pub fn draw(case: &Case, s: &Sampling, rng: &mut StdRng) -> Sample {
+    let use_positive = !case.positives.is_empty() && rng.random_bool(s.positive_fraction);
+    let pool = if use_positive || case.foreground.is_empty() { &case.positives } else { &case.foreground };
+    let (z, x, y) = if pool.is_empty() {
+        let d = case.stack.dims;
+        (rng.random_range(0..d[2]), d[0] / 2, d[1] / 2)
+    } else {
+        pool[rng.random_range(0..pool.len())]
+    };
+    // Jitter the centre so positives do not always sit mid-patch.
+    let jitter = s.size as f64 / 4.0;
+    let zoom = 1.0 + if s.zoom > 0.0 { rng.random_range(-s.zoom..=s.zoom) } else { 0.0 };
+    let warp = Warp {
+        angle: augment::ANGLES_DEG[rng.random_range(0..8)].to_radians(),
+        flip: rng.random_bool(0.5),
+        centre: (
+            x as f64 + rng.random_range(-jitter..=jitter) * s.spacing_mm / case.spacing.0,
+            y as f64 + rng.random_range(-jitter..=jitter) * s.spacing_mm / case.spacing.1,
+        ),
+        step: (s.spacing_mm * zoom / case.spacing.0, s.spacing_mm * zoom / case.spacing.1),
+    };
+    let d = case.stack.dims;
+    let (w, h) = (d[0], d[1]);
+    let mut input = Vec::with_capacity((2 * s.context + 1) * s.size * s.size);
+    for k in 0..=2 * s.context {
+        let zz = (z + k).saturating_sub(s.context).min(d[2] - 1);
+        input.extend(augment::warp(case.stack.slice(zz), h, w, &warp, s.size, case.stack.fill, false));
+    }
+    s.intensity.apply(&mut input, s.size, rng);
+    Sample {
+        input,
+        target: augment::warp(&case.label[z * w * h..(z + 1) * w * h], h, w, &warp, s.size, 0.0, true),
+        valid: augment::warp(&case.valid[z * w * h..(z + 1) * w * h], h, w, &warp, s.size, 1.0, true),
+    }
+}

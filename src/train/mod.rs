@@ -1,0 +1,249 @@
+//! Training both networks (native only): data, augmentation, the Adam loop,
+//! validation, checkpoints and logs.
+//!
+//! A run lives in one folder: `config.json` (the settings), `log.csv` (one row per
+//! logged step), `checkpoint/` (model with parameter ids, optimizer state, step) and,
+//! at the end, `<task>.json` + `<task>.safetensors`, the files `wmh segment` loads.
+
+pub mod augment;
+pub mod data;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::prelude::*;
+use burn_store::{BurnpackStore, ModuleSnapshot};
+use indicatif::{ProgressBar, ProgressStyle};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use serde::{Deserialize, Serialize};
+
+use crate::metrics::{dice, lesion_recall_f1};
+use crate::model::{UNet, UNetConfig, balanced_bce, class_weights};
+use crate::pipeline::{self, Network, NetworkSpec, Task, preprocess};
+use data::{Case, Sampling};
+
+/// Everything that defines a training run; saved as `config.json` in the run folder.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TrainConfig {
+    /// Which network.
+    pub task: Task,
+    /// Architecture.
+    pub unet: UNetConfig,
+    /// Training cases (names as `data::Case::load` takes them).
+    pub train_cases: Vec<String>,
+    /// Validation cases.
+    pub val_cases: Vec<String>,
+    /// Optimiser steps.
+    pub steps: usize,
+    /// Patches per step.
+    pub batch: usize,
+    /// Patch side in pixels.
+    pub patch: usize,
+    /// Adam learning rate.
+    pub lr: f64,
+    /// Validate every this many steps.
+    pub val_every: usize,
+    /// Checkpoint at least this often (seconds).
+    pub checkpoint_secs: u64,
+    /// Seed for initialisation and sampling.
+    pub seed: u64,
+    /// In-plane spacing of the network (mm).
+    pub spacing_mm: f64,
+    /// Whether intensity augmentation is on.
+    pub intensity_augmentation: bool,
+}
+
+/// Progress stored with a checkpoint.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct State {
+    step: usize,
+    best_dice: f64,
+    seconds: f64,
+}
+
+/// Validation scores of one evaluation.
+#[derive(Debug, Clone, Copy)]
+pub struct Validation {
+    /// Mean Dice over validation cases.
+    pub dice: f64,
+    /// Mean lesion F1 over validation cases.
+    pub f1: f64,
+}
+
+/// Runs (or resumes) training in `out`; `device` is a plain device (autodiff is added).
+pub fn run(config: &TrainConfig, data_dir: &Path, out: &Path, device: &Device, resume: bool) -> Result<()> {
+    std::fs::create_dir_all(out.join("checkpoint"))?;
+    std::fs::write(out.join("config.json"), serde_json::to_string_pretty(config)?)?;
+    let load = |names: &[String]| -> Result<Vec<Case>> {
+        names.iter().map(|n| Case::load(data_dir, config.task, n, config.spacing_mm)).collect()
+    };
+    let train = load(&config.train_cases)?;
+    let val = load(&config.val_cases)?;
+    let (pos, valid) = train.iter().map(Case::counts).fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+    let beta = pos as f64 / valid.max(1) as f64;
+    let weights = class_weights(beta);
+    eprintln!(
+        "{} training cases, {} validation cases; positive fraction beta = {beta:.5}, weights {:.2}/{:.4}",
+        train.len(),
+        val.len(),
+        weights.0,
+        weights.1
+    );
+
+    device.seed(config.seed);
+    let ad = device.clone().autodiff();
+    let mut model: UNet = config.unet.init(&ad);
+    let mut optim = AdamConfig::new().init();
+    let mut state = State { step: 0, best_dice: -1.0, seconds: 0.0 };
+    let ckpt = out.join("checkpoint");
+    if resume && ckpt.join("state.json").exists() {
+        model
+            .load_from(&mut BurnpackStore::from_file(ckpt.join("model.bpk")))
+            .map_err(|e| anyhow::anyhow!("checkpoint model: {e}"))?;
+        optim = optim
+            .load(ckpt.join("optim.bin"))
+            .map_err(|e| anyhow::anyhow!("checkpoint optimizer: {e:?}"))?;
+        state = serde_json::from_str(&std::fs::read_to_string(ckpt.join("state.json"))?)?;
+        eprintln!("resuming at step {}", state.step);
+    }
+    let log_path = out.join("log.csv");
+    let new_log = !resume || !log_path.exists();
+    let mut log = std::fs::OpenOptions::new().create(true).append(true).open(&log_path)?;
+    if new_log {
+        writeln!(log, "step,seconds,loss,val_dice,val_f1,slices_per_s")?;
+    }
+    let sampling = Sampling {
+        size: config.patch,
+        context: config.unet.context,
+        spacing_mm: config.spacing_mm,
+        positive_fraction: if config.task == Task::Wmh { 0.6 } else { 0.0 },
+        zoom: 0.1,
+        intensity: if config.intensity_augmentation { augment::Intensity::DEFAULT } else { augment::Intensity::NONE },
+    };
+    // Re-seeding from the step makes a resumed run draw what an uninterrupted one would have.
+    let mut rng = StdRng::seed_from_u64(config.seed ^ (state.step as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    let bar = ProgressBar::new(config.steps as u64).with_style(
+        ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} steps, {elapsed} elapsed, eta {eta}")?
+            .progress_chars("=> "),
+    );
+    bar.set_position(state.step as u64);
+    let start = Instant::now();
+    let seconds_before = state.seconds;
+    let mut last_ckpt = Instant::now();
+    let mut loss_sum = 0.0;
+    let mut loss_n = 0;
+    let mut window = Instant::now();
+    let mut window_steps = 0;
+    let channels = config.unet.in_channels();
+    let p = config.patch;
+    while state.step < config.steps {
+        let mut x = Vec::with_capacity(config.batch * channels * p * p);
+        let (mut y, mut v) = (Vec::new(), Vec::new());
+        for _ in 0..config.batch {
+            let case = &train[rand::RngExt::random_range(&mut rng, 0..train.len())];
+            let s = data::draw(case, &sampling, &mut rng);
+            x.extend(s.input);
+            y.extend(s.target);
+            v.extend(s.valid);
+        }
+        let b = config.batch;
+        let x = Tensor::<4>::from_data(TensorData::new(x, [b, channels, p, p]), &ad);
+        let y = Tensor::<4>::from_data(TensorData::new(y, [b, 1, p, p]), &ad);
+        let v = Tensor::<4>::from_data(TensorData::new(v, [b, 1, p, p]), &ad);
+        let loss = balanced_bce(model.forward(x), y, v, weights);
+        let loss_value = loss.clone().into_data().try_to_vec::<f32>().map_or(f32::NAN, |l| l[0]);
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        model = optim.step(config.lr, model, grads);
+        state.step += 1;
+        window_steps += 1;
+        loss_sum += f64::from(loss_value);
+        loss_n += 1;
+        bar.set_position(state.step as u64);
+        bar.set_message(format!("loss {:.4}", loss_sum / loss_n as f64));
+        let validate_now = state.step % config.val_every == 0 || state.step == config.steps;
+        if validate_now {
+            let rate = (window_steps * config.batch) as f64 / window.elapsed().as_secs_f64();
+            let val_scores = validate(&model.valid(), config.unet.context, &val, device);
+            state.seconds = seconds_before + start.elapsed().as_secs_f64();
+            writeln!(
+                log,
+                "{},{:.1},{:.5},{:.4},{:.4},{:.2}",
+                state.step,
+                state.seconds,
+                loss_sum / loss_n as f64,
+                val_scores.dice,
+                val_scores.f1,
+                rate
+            )?;
+            log.flush()?;
+            bar.suspend(|| eprintln!(
+                "step {}: loss {:.4}, validation Dice {:.4}, lesion F1 {:.4}, {rate:.1} slices/s",
+                state.step,
+                loss_sum / loss_n as f64,
+                val_scores.dice,
+                val_scores.f1
+            ));
+            if val_scores.dice > state.best_dice {
+                state.best_dice = val_scores.dice;
+                export(&model.valid(), config, &out.join("best"))?;
+            }
+            loss_sum = 0.0;
+            loss_n = 0;
+            window = Instant::now();
+            window_steps = 0;
+        }
+        if last_ckpt.elapsed().as_secs() >= config.checkpoint_secs || state.step == config.steps {
+            state.seconds = seconds_before + start.elapsed().as_secs_f64();
+            model
+                .save_into(&mut BurnpackStore::from_file(ckpt.join("model.bpk")).overwrite(true))
+                .map_err(|e| anyhow::anyhow!("checkpoint model: {e}"))?;
+            optim
+                .save(ckpt.join("optim.bin"))
+                .map_err(|e| anyhow::anyhow!("checkpoint optimizer: {e:?}"))?;
+            std::fs::write(ckpt.join("state.json"), serde_json::to_string(&state)?)?;
+            last_ckpt = Instant::now();
+        }
+    }
+    bar.finish();
+    export(&model.valid(), config, &out.join("last"))?;
+    Ok(())
+}
+
+/// Writes `<task>.json` and `<task>.safetensors` into `dir`.
+pub fn export(model: &UNet, config: &TrainConfig, dir: &PathBuf) -> Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let spec = NetworkSpec {
+        task: config.task,
+        unet: config.unet.clone(),
+        spacing_mm: config.spacing_mm,
+    };
+    let net = Network { model: model.clone(), spec: spec.clone() };
+    let stem = config.task.stem();
+    std::fs::write(dir.join(format!("{stem}.json")), serde_json::to_string_pretty(&spec)?)?;
+    std::fs::write(dir.join(format!("{stem}.safetensors")), net.weights_bytes()?).context("weights")?;
+    Ok(())
+}
+
+/// Mean Dice and lesion F1 of whole-volume predictions on `cases` (canonical grid).
+pub fn validate(model: &UNet, context: usize, cases: &[Case], device: &Device) -> Validation {
+    let (mut dsum, mut fsum) = (0.0, 0.0);
+    for case in cases {
+        let n = case.stack.slices();
+        let mut planes = Vec::with_capacity(n);
+        for z0 in (0..n).step_by(4) {
+            planes.extend(pipeline::predict(model, context, &case.stack, z0..(z0 + 4).min(n), device));
+        }
+        let prob = preprocess::assemble(&planes, &case.stack.plane, case.stack.dims);
+        let pred: Vec<bool> = prob.iter().zip(&case.valid).map(|(&p, &v)| p >= 0.5 && v > 0.5).collect();
+        let truth: Vec<bool> = case.label.iter().map(|&l| l > 0.5).collect();
+        let inter = pred.iter().zip(&truth).filter(|&(&a, &b)| a && b).count();
+        dsum += dice(inter, truth.iter().filter(|&&t| t).count(), pred.iter().filter(|&&p| p).count());
+        fsum += lesion_recall_f1(&truth, &pred, case.stack.dims).1;
+    }
+    let n = cases.len().max(1) as f64;
+    Validation { dice: dsum / n, f1: fsum / n }
+}
