@@ -7,6 +7,16 @@ cd "$(dirname "$0")"
 
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
 
+# A software Vulkan driver (lavapipe), so the GPU backend is tested against the CPU
+# one even on machines without a GPU. Skipped where packages cannot be installed.
+if ! ls /usr/share/vulkan/icd.d/lvp_icd*.json >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    apt-get install -y -qq mesa-vulkan-drivers libvulkan1 >/dev/null 2>&1 ||
+      { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq mesa-vulkan-drivers libvulkan1 >/dev/null 2>&1; } ||
+      echo "note: could not install lavapipe; the GPU comparison test will skip"
+  fi
+fi
+
 echo "== cargo fmt --check"
 cargo fmt --all --check
 echo "== cargo clippy (release profile, all targets, -D warnings)"

@@ -19,16 +19,32 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    std::fs::create_dir_all(&args.out).with_context(|| format!("{}: cannot create", args.out.display()))?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("{}: cannot create", args.out.display()))?;
     let case = phantom::example();
     let flair = args.out.join("flair.nii.gz");
     let t1 = args.out.join("t1.nii.gz");
     let truth = args.out.join("truth.nii.gz");
     files::write_all_atomic(&[
-        (&flair, case.flair.encode_like(OutputData::F32(&case.flair.data), true)),
-        (&t1, case.t1.encode_like(OutputData::F32(&case.t1.data), true)),
-        (&truth, case.flair.encode_like(OutputData::U8(&case.lesions), true)),
+        (
+            &flair,
+            case.flair
+                .encode_like(OutputData::F32(&case.flair.data), true),
+        ),
+        (
+            &t1,
+            case.t1.encode_like(OutputData::F32(&case.t1.data), true),
+        ),
+        (
+            &truth,
+            case.flair.encode_like(OutputData::U8(&case.lesions), true),
+        ),
     ])?;
-    println!("wrote {}, {} and {}", flair.display(), t1.display(), truth.display());
+    println!(
+        "wrote {}, {} and {}",
+        flair.display(),
+        t1.display(),
+        truth.display()
+    );
     Ok(())
 }

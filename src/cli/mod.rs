@@ -9,6 +9,7 @@ mod example;
 mod files;
 mod segment;
 mod train;
+mod validate;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -39,6 +40,8 @@ enum Command {
     Train(train::Args),
     /// Write the built-in synthetic example case (FLAIR, T1, truth).
     Example(example::Args),
+    /// Score weights on labelled cases: networks with and without the WM filter, and a baseline.
+    Validate(validate::Args),
 }
 
 /// Where the networks run.
@@ -102,6 +105,7 @@ pub fn main() -> ExitCode {
         Command::Bench(args) => bench::run(args),
         Command::Train(args) => train::run(args),
         Command::Example(args) => example::run(args),
+        Command::Validate(args) => validate::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -96,7 +96,10 @@ fn default_split(task: Task) -> (Vec<String>, Vec<String>) {
         Task::Wm => {
             let mut train: Vec<String> = (1..=12).map(|i| format!("tissue/mass-{i:02}")).collect();
             train.push("mni152".into());
-            (train, (13..=15).map(|i| format!("tissue/mass-{i:02}")).collect())
+            (
+                train,
+                (13..=15).map(|i| format!("tissue/mass-{i:02}")).collect(),
+            )
         }
     }
 }
@@ -106,13 +109,15 @@ pub fn run(args: Args) -> Result<()> {
         TaskArg::Wmh => Task::Wmh,
         TaskArg::Wm => Task::Wm,
     };
-    if args.patch % 8 != 0 || args.patch < 16 {
+    if !args.patch.is_multiple_of(8) || args.patch < 16 {
         anyhow::bail!("--patch must be a multiple of 8, at least 16");
     }
     let (train_default, val_default) = default_split(task);
     let config = TrainConfig {
         task,
-        unet: UNetConfig::new().with_base_width(args.width).with_context(args.context),
+        unet: UNetConfig::new()
+            .with_base_width(args.width)
+            .with_context(args.context),
         train_cases: args.train.unwrap_or(train_default),
         val_cases: args.val.unwrap_or(val_default),
         steps: args.steps,

@@ -121,13 +121,23 @@ impl Network {
     }
 
     /// Probabilities for slices `zs`, one padded plane per slice (synchronous read-back).
-    pub fn predict(&self, stack: &SliceStack, zs: std::ops::Range<usize>, device: &Device) -> Vec<Vec<f32>> {
+    pub fn predict(
+        &self,
+        stack: &SliceStack,
+        zs: std::ops::Range<usize>,
+        device: &Device,
+    ) -> Vec<Vec<f32>> {
         predict(&self.model, self.spec.unet.context, stack, zs, device)
     }
 }
 
 /// The network input for slices `zs` of `stack`: `[n, 2 * context + 1, py, px]`.
-pub fn input_tensor(stack: &SliceStack, context: usize, zs: std::ops::Range<usize>, device: &Device) -> Tensor<4> {
+pub fn input_tensor(
+    stack: &SliceStack,
+    context: usize,
+    zs: std::ops::Range<usize>,
+    device: &Device,
+) -> Tensor<4> {
     let n = zs.len();
     let mut buf = Vec::with_capacity(n * (2 * context + 1) * stack.plane.px * stack.plane.py);
     for z in zs {
@@ -138,7 +148,13 @@ pub fn input_tensor(stack: &SliceStack, context: usize, zs: std::ops::Range<usiz
 }
 
 /// Sigmoid probabilities of `model` for slices `zs`, one padded plane per slice.
-pub fn predict(model: &UNet, context: usize, stack: &SliceStack, zs: std::ops::Range<usize>, device: &Device) -> Vec<Vec<f32>> {
+pub fn predict(
+    model: &UNet,
+    context: usize,
+    stack: &SliceStack,
+    zs: std::ops::Range<usize>,
+    device: &Device,
+) -> Vec<Vec<f32>> {
     let probs = sigmoid(model.forward(input_tensor(stack, context, zs, device)));
     split_planes(probs.into_data(), stack.plane)
 }
@@ -250,18 +266,61 @@ impl Inputs {
         wm_planes: Option<&[Vec<f32>]>,
         options: &Options,
     ) -> Segmentation {
-        let cdims = self.flair.dims;
-        let wmh = preprocess::assemble(wmh_planes, &self.flair.plane, cdims);
-        let region = match (wm_planes, &self.t1, options.wm_filter) {
+        let wmh = preprocess::assemble(wmh_planes, &self.flair.plane, self.flair.dims);
+        let region = self.region(wm_planes, options);
+        self.conclude(wmh, region, options)
+    }
+
+    /// The comparison baseline: FLAIR voxels more than `z` standard deviations above
+    /// the mean of the white-matter region (the head, without a T1), inside that region.
+    pub fn baseline(
+        &self,
+        wm_planes: Option<&[Vec<f32>]>,
+        z: f32,
+        options: &Options,
+    ) -> Segmentation {
+        let region = self.region(wm_planes, options);
+        let flair = &self.flair.data;
+        let inside: Vec<bool> = match &region {
+            Some(r) => r.clone(),
+            None => flair.iter().map(|&v| v > self.flair.fill + 0.5).collect(),
+        };
+        let normalised = preprocess::zscore(flair, &inside);
+        let prob = normalised
+            .iter()
+            .zip(&inside)
+            .map(|(&v, &i)| f32::from(u8::from(i && v > z)))
+            .collect();
+        self.conclude(prob, region, options)
+    }
+
+    /// The WM region (canonical grid) when a T1 was given and the filter is on.
+    fn region(&self, wm_planes: Option<&[Vec<f32>]>, options: &Options) -> Option<Vec<bool>> {
+        match (wm_planes, &self.t1, options.wm_filter) {
             (Some(planes), Some(t1), true) => {
-                let wm = preprocess::assemble(planes, &t1.plane, cdims);
+                let wm = preprocess::assemble(planes, &t1.plane, self.flair.dims);
                 let spacing = self
                     .reorient
                     .canonical_spacing(self.reference.geometry.voxel_sizes());
-                Some(wm_region(&wm, cdims, spacing, options.wm_dilation_mm))
+                Some(wm_region(
+                    &wm,
+                    self.flair.dims,
+                    spacing,
+                    options.wm_dilation_mm,
+                ))
             }
             _ => None,
-        };
+        }
+    }
+
+    /// Filters canonical probabilities by the region, maps them back to the stored grid,
+    /// thresholds and lists lesions.
+    fn conclude(
+        &self,
+        wmh: Vec<f32>,
+        region: Option<Vec<bool>>,
+        options: &Options,
+    ) -> Segmentation {
         let filtered: Vec<f32> = match &region {
             Some(r) => wmh
                 .iter()
@@ -275,6 +334,7 @@ impl Inputs {
             .iter()
             .map(|&p| u8::from(p >= options.threshold))
             .collect();
+        let wm_filtered = region.is_some();
         let wm_region = region.map(|r| {
             self.reorient
                 .inverse(&r.iter().map(|&b| u8::from(b)).collect::<Vec<_>>())
@@ -292,7 +352,7 @@ impl Inputs {
             mask,
             wm_region,
             lesions,
-            wm_filtered: wm_planes.is_some() && options.wm_filter,
+            wm_filtered,
         }
     }
 }
@@ -435,15 +495,24 @@ pub enum Stage {
     Wm(usize, usize),
 }
 
-/// Runs both networks batch by batch (synchronously) and finishes the segmentation.
-pub fn run(
+/// Per-slice network outputs (padded planes) of both networks.
+#[derive(Debug, Clone)]
+pub struct Planes {
+    /// WMH probabilities, one plane per canonical slice.
+    pub wmh: Vec<Vec<f32>>,
+    /// WM probabilities, when a T1 and a WM network were given and the filter is on.
+    pub wm: Option<Vec<Vec<f32>>>,
+}
+
+/// Runs both networks batch by batch (synchronously), reporting progress.
+pub fn predict_all(
     inputs: &Inputs,
     networks: &Networks,
     device: &Device,
     options: &Options,
     batch: usize,
     progress: &mut dyn FnMut(Stage),
-) -> Segmentation {
+) -> Planes {
     let run_one = |net: &Network,
                    stack: &SliceStack,
                    stage: fn(usize, usize) -> Stage,
@@ -464,7 +533,20 @@ pub fn run(
         (Some(net), Some(stack), true) => Some(run_one(net, stack, Stage::Wm, progress)),
         _ => None,
     };
-    inputs.finish(&wmh, wm.as_deref(), options)
+    Planes { wmh, wm }
+}
+
+/// Runs both networks and finishes the segmentation.
+pub fn run(
+    inputs: &Inputs,
+    networks: &Networks,
+    device: &Device,
+    options: &Options,
+    batch: usize,
+    progress: &mut dyn FnMut(Stage),
+) -> Segmentation {
+    let planes = predict_all(inputs, networks, device, options, batch, progress);
+    inputs.finish(&planes.wmh, planes.wm.as_deref(), options)
 }
 
 #[cfg(test)]

@@ -47,7 +47,15 @@ impl Warp {
 
 /// Warps a row-major `h x w` image into a `size x size` patch; outside pixels take `fill`.
 /// `nearest` selects nearest-neighbour sampling (for labels) instead of bilinear.
-pub fn warp(img: &[f32], h: usize, w: usize, warp: &Warp, size: usize, fill: f32, nearest: bool) -> Vec<f32> {
+pub fn warp(
+    img: &[f32],
+    h: usize,
+    w: usize,
+    warp: &Warp,
+    size: usize,
+    fill: f32,
+    nearest: bool,
+) -> Vec<f32> {
     let mut out = Vec::with_capacity(size * size);
     for r in 0..size {
         for c in 0..size {
@@ -63,7 +71,10 @@ fn sample(img: &[f32], h: usize, w: usize, x: f64, y: f64, fill: f32, nearest: b
         return fill;
     }
     if nearest {
-        let (c, r) = (x.round().clamp(0.0, w as f64 - 1.0) as usize, y.round().clamp(0.0, h as f64 - 1.0) as usize);
+        let (c, r) = (
+            x.round().clamp(0.0, w as f64 - 1.0) as usize,
+            y.round().clamp(0.0, h as f64 - 1.0) as usize,
+        );
         return img[r * w + c];
     }
     let x = x.clamp(0.0, w as f64 - 1.0);
@@ -108,17 +119,34 @@ impl Intensity {
     /// Applies one random draw to a `channels x size x size` patch (same draw for all
     /// channels, as neighbouring slices share a scanner).
     pub fn apply(&self, patch: &mut [f32], size: usize, rng: &mut StdRng) {
-        let sym = |rng: &mut StdRng, m: f32| if m > 0.0 { rng.random_range(-m..=m) } else { 0.0 };
+        let sym = |rng: &mut StdRng, m: f32| {
+            if m > 0.0 {
+                rng.random_range(-m..=m)
+            } else {
+                0.0
+            }
+        };
         let a = 1.0 + sym(rng, self.contrast);
         let b = sym(rng, self.shift);
         let (gx, gy) = (sym(rng, self.bias), sym(rng, self.bias));
-        let sigma = if self.noise > 0.0 { rng.random_range(0.0..=self.noise) } else { 0.0 };
+        let sigma = if self.noise > 0.0 {
+            rng.random_range(0.0..=self.noise)
+        } else {
+            0.0
+        };
         let plane = size * size;
         for (i, v) in patch.iter_mut().enumerate() {
             let p = i % plane;
-            let (x, y) = ((p % size) as f32 / size as f32 - 0.5, (p / size) as f32 / size as f32 - 0.5);
+            let (x, y) = (
+                (p % size) as f32 / size as f32 - 0.5,
+                (p / size) as f32 / size as f32 - 0.5,
+            );
             let field = 1.0 + gx * x + gy * y;
-            let n: f32 = if sigma > 0.0 { StandardNormal.sample(rng) } else { 0.0 };
+            let n: f32 = if sigma > 0.0 {
+                StandardNormal.sample(rng)
+            } else {
+                0.0
+            };
             *v = (a * *v + b) * field + sigma * n;
         }
     }
@@ -132,7 +160,12 @@ mod tests {
     #[test]
     fn identity_warp_copies_the_centre_patch() {
         let img: Vec<f32> = (0..36).map(|v| v as f32).collect();
-        let w = Warp { angle: 0.0, flip: false, centre: (2.5, 2.5), step: (1.0, 1.0) };
+        let w = Warp {
+            angle: 0.0,
+            flip: false,
+            centre: (2.5, 2.5),
+            step: (1.0, 1.0),
+        };
         assert_eq!(warp(&img, 6, 6, &w, 6, -1.0, false), img);
     }
 
@@ -140,10 +173,20 @@ mod tests {
     fn quarter_turn_and_flip_move_pixels_where_expected() {
         // 3x3 image, centre (1, 1): a 90 degree turn maps output (2, 1) to source (1, 2).
         let img: Vec<f32> = (0..9).map(|v| v as f32).collect();
-        let turn = Warp { angle: std::f64::consts::FRAC_PI_2, flip: false, centre: (1.0, 1.0), step: (1.0, 1.0) };
+        let turn = Warp {
+            angle: std::f64::consts::FRAC_PI_2,
+            flip: false,
+            centre: (1.0, 1.0),
+            step: (1.0, 1.0),
+        };
         let out = warp(&img, 3, 3, &turn, 3, -1.0, true);
         assert_eq!(out[5], img[7]);
-        let flip = Warp { angle: 0.0, flip: true, centre: (1.0, 1.0), step: (1.0, 1.0) };
+        let flip = Warp {
+            angle: 0.0,
+            flip: true,
+            centre: (1.0, 1.0),
+            step: (1.0, 1.0),
+        };
         let out = warp(&img, 3, 3, &flip, 3, -1.0, true);
         assert_eq!(out, vec![2.0, 1.0, 0.0, 5.0, 4.0, 3.0, 8.0, 7.0, 6.0]);
     }
@@ -151,7 +194,12 @@ mod tests {
     #[test]
     fn step_samples_coarser_sources_at_finer_output_spacing() {
         // Output at half the source spacing: neighbouring output pixels are half a source pixel apart.
-        let w = Warp { angle: 0.0, flip: false, centre: (1.0, 1.0), step: (0.5, 1.0) };
+        let w = Warp {
+            angle: 0.0,
+            flip: false,
+            centre: (1.0, 1.0),
+            step: (0.5, 1.0),
+        };
         let img = [0.0, 10.0, 20.0].repeat(3);
         let out = warp(&img, 3, 3, &w, 3, -1.0, false);
         assert_eq!(out[3], 5.0);
@@ -160,7 +208,12 @@ mod tests {
 
     #[test]
     fn outside_pixels_take_the_fill_value() {
-        let w = Warp { angle: 0.0, flip: false, centre: (0.0, 0.0), step: (1.0, 1.0) };
+        let w = Warp {
+            angle: 0.0,
+            flip: false,
+            centre: (0.0, 0.0),
+            step: (1.0, 1.0),
+        };
         let out = warp(&[1.0; 4], 2, 2, &w, 4, -7.0, false);
         assert_eq!(out[0], -7.0);
         assert_eq!(out[3 * 4 + 3], 1.0);

@@ -75,19 +75,40 @@ impl Case {
         let image = read(&src.image)?;
         let label = read(&src.label)?;
         if image.dims != label.dims {
-            bail!("{name}: label grid {:?} differs from image grid {:?}", label.dims, image.dims);
+            bail!(
+                "{name}: label grid {:?} differs from image grid {:?}",
+                label.dims,
+                image.dims
+            );
         }
         let reorient = Reorientation::to_ras(&image.geometry.affine, image.dims);
         let stack = SliceStack::new(&image.data, &image, &reorient, spacing_mm);
-        let classes: Vec<Option<bool>> = reorient.forward(&label.data).into_iter().map(src.classify).collect();
-        let label: Vec<f32> = classes.iter().map(|c| f32::from(u8::from(*c == Some(true)))).collect();
-        let valid: Vec<f32> = classes.iter().map(|c| f32::from(u8::from(c.is_some()))).collect();
+        let classes: Vec<Option<bool>> = reorient
+            .forward(&label.data)
+            .into_iter()
+            .map(src.classify)
+            .collect();
+        let label: Vec<f32> = classes
+            .iter()
+            .map(|c| f32::from(u8::from(*c == Some(true))))
+            .collect();
+        let valid: Vec<f32> = classes
+            .iter()
+            .map(|c| f32::from(u8::from(c.is_some())))
+            .collect();
         let sp = reorient.canonical_spacing(image.geometry.voxel_sizes());
         let d = stack.dims;
         let fg = foreground_mask(&reorient.forward(&image.data), d, 2);
         let coords = |v: usize| (v / (d[0] * d[1]), v % d[0], (v / d[0]) % d[1]);
-        let positives = (0..label.len()).filter(|&v| label[v] > 0.5).map(coords).collect();
-        let foreground = (0..fg.len()).filter(|&v| fg[v]).step_by(11).map(coords).collect();
+        let positives = (0..label.len())
+            .filter(|&v| label[v] > 0.5)
+            .map(coords)
+            .collect();
+        let foreground = (0..fg.len())
+            .filter(|&v| fg[v])
+            .step_by(11)
+            .map(coords)
+            .collect();
         Ok(Self {
             name: name.to_string(),
             stack,
@@ -138,7 +159,11 @@ pub struct Sampling {
 /// Draws one augmented patch from `case`.
 pub fn draw(case: &Case, s: &Sampling, rng: &mut StdRng) -> Sample {
     let use_positive = !case.positives.is_empty() && rng.random_bool(s.positive_fraction);
-    let pool = if use_positive || case.foreground.is_empty() { &case.positives } else { &case.foreground };
+    let pool = if use_positive || case.foreground.is_empty() {
+        &case.positives
+    } else {
+        &case.foreground
+    };
     let (z, x, y) = if pool.is_empty() {
         let d = case.stack.dims;
         (rng.random_range(0..d[2]), d[0] / 2, d[1] / 2)
@@ -147,7 +172,12 @@ pub fn draw(case: &Case, s: &Sampling, rng: &mut StdRng) -> Sample {
     };
     // Jitter the centre so positives do not always sit mid-patch.
     let jitter = s.size as f64 / 4.0;
-    let zoom = 1.0 + if s.zoom > 0.0 { rng.random_range(-s.zoom..=s.zoom) } else { 0.0 };
+    let zoom = 1.0
+        + if s.zoom > 0.0 {
+            rng.random_range(-s.zoom..=s.zoom)
+        } else {
+            0.0
+        };
     let warp = Warp {
         angle: augment::ANGLES_DEG[rng.random_range(0..8)].to_radians(),
         flip: rng.random_bool(0.5),
@@ -155,19 +185,46 @@ pub fn draw(case: &Case, s: &Sampling, rng: &mut StdRng) -> Sample {
             x as f64 + rng.random_range(-jitter..=jitter) * s.spacing_mm / case.spacing.0,
             y as f64 + rng.random_range(-jitter..=jitter) * s.spacing_mm / case.spacing.1,
         ),
-        step: (s.spacing_mm * zoom / case.spacing.0, s.spacing_mm * zoom / case.spacing.1),
+        step: (
+            s.spacing_mm * zoom / case.spacing.0,
+            s.spacing_mm * zoom / case.spacing.1,
+        ),
     };
     let d = case.stack.dims;
     let (w, h) = (d[0], d[1]);
     let mut input = Vec::with_capacity((2 * s.context + 1) * s.size * s.size);
     for k in 0..=2 * s.context {
         let zz = (z + k).saturating_sub(s.context).min(d[2] - 1);
-        input.extend(augment::warp(case.stack.slice(zz), h, w, &warp, s.size, case.stack.fill, false));
+        input.extend(augment::warp(
+            case.stack.slice(zz),
+            h,
+            w,
+            &warp,
+            s.size,
+            case.stack.fill,
+            false,
+        ));
     }
     s.intensity.apply(&mut input, s.size, rng);
     Sample {
         input,
-        target: augment::warp(&case.label[z * w * h..(z + 1) * w * h], h, w, &warp, s.size, 0.0, true),
-        valid: augment::warp(&case.valid[z * w * h..(z + 1) * w * h], h, w, &warp, s.size, 1.0, true),
+        target: augment::warp(
+            &case.label[z * w * h..(z + 1) * w * h],
+            h,
+            w,
+            &warp,
+            s.size,
+            0.0,
+            true,
+        ),
+        valid: augment::warp(
+            &case.valid[z * w * h..(z + 1) * w * h],
+            h,
+            w,
+            &warp,
+            s.size,
+            1.0,
+            true,
+        ),
     }
 }

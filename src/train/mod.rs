@@ -75,15 +75,30 @@ pub struct Validation {
 }
 
 /// Runs (or resumes) training in `out`; `device` is a plain device (autodiff is added).
-pub fn run(config: &TrainConfig, data_dir: &Path, out: &Path, device: &Device, resume: bool) -> Result<()> {
+pub fn run(
+    config: &TrainConfig,
+    data_dir: &Path,
+    out: &Path,
+    device: &Device,
+    resume: bool,
+) -> Result<()> {
     std::fs::create_dir_all(out.join("checkpoint"))?;
-    std::fs::write(out.join("config.json"), serde_json::to_string_pretty(config)?)?;
+    std::fs::write(
+        out.join("config.json"),
+        serde_json::to_string_pretty(config)?,
+    )?;
     let load = |names: &[String]| -> Result<Vec<Case>> {
-        names.iter().map(|n| Case::load(data_dir, config.task, n, config.spacing_mm)).collect()
+        names
+            .iter()
+            .map(|n| Case::load(data_dir, config.task, n, config.spacing_mm))
+            .collect()
     };
     let train = load(&config.train_cases)?;
     let val = load(&config.val_cases)?;
-    let (pos, valid) = train.iter().map(Case::counts).fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+    let (pos, valid) = train
+        .iter()
+        .map(Case::counts)
+        .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
     let beta = pos as f64 / valid.max(1) as f64;
     let weights = class_weights(beta);
     eprintln!(
@@ -98,7 +113,11 @@ pub fn run(config: &TrainConfig, data_dir: &Path, out: &Path, device: &Device, r
     let ad = device.clone().autodiff();
     let mut model: UNet = config.unet.init(&ad);
     let mut optim = AdamConfig::new().init();
-    let mut state = State { step: 0, best_dice: -1.0, seconds: 0.0 };
+    let mut state = State {
+        step: 0,
+        best_dice: -1.0,
+        seconds: 0.0,
+    };
     let ckpt = out.join("checkpoint");
     if resume && ckpt.join("state.json").exists() {
         model
@@ -112,7 +131,10 @@ pub fn run(config: &TrainConfig, data_dir: &Path, out: &Path, device: &Device, r
     }
     let log_path = out.join("log.csv");
     let new_log = !resume || !log_path.exists();
-    let mut log = std::fs::OpenOptions::new().create(true).append(true).open(&log_path)?;
+    let mut log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)?;
     if new_log {
         writeln!(log, "step,seconds,loss,val_dice,val_f1,slices_per_s")?;
     }
@@ -122,13 +144,21 @@ pub fn run(config: &TrainConfig, data_dir: &Path, out: &Path, device: &Device, r
         spacing_mm: config.spacing_mm,
         positive_fraction: if config.task == Task::Wmh { 0.6 } else { 0.0 },
         zoom: 0.1,
-        intensity: if config.intensity_augmentation { augment::Intensity::DEFAULT } else { augment::Intensity::NONE },
+        intensity: if config.intensity_augmentation {
+            augment::Intensity::DEFAULT
+        } else {
+            augment::Intensity::NONE
+        },
     };
     // Re-seeding from the step makes a resumed run draw what an uninterrupted one would have.
-    let mut rng = StdRng::seed_from_u64(config.seed ^ (state.step as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    let mut rng = StdRng::seed_from_u64(
+        config.seed ^ (state.step as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15),
+    );
     let bar = ProgressBar::new(config.steps as u64).with_style(
-        ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} steps, {elapsed} elapsed, eta {eta}")?
-            .progress_chars("=> "),
+        ProgressStyle::with_template(
+            "{msg} [{bar:30}] {pos}/{len} steps, {elapsed} elapsed, eta {eta}",
+        )?
+        .progress_chars("=> "),
     );
     bar.set_position(state.step as u64);
     let start = Instant::now();
@@ -155,7 +185,11 @@ pub fn run(config: &TrainConfig, data_dir: &Path, out: &Path, device: &Device, r
         let y = Tensor::<4>::from_data(TensorData::new(y, [b, 1, p, p]), &ad);
         let v = Tensor::<4>::from_data(TensorData::new(v, [b, 1, p, p]), &ad);
         let loss = balanced_bce(model.forward(x), y, v, weights);
-        let loss_value = loss.clone().into_data().try_to_vec::<f32>().map_or(f32::NAN, |l| l[0]);
+        let loss_value = loss
+            .clone()
+            .into_data()
+            .try_to_vec::<f32>()
+            .map_or(f32::NAN, |l| l[0]);
         let grads = GradientsParams::from_grads(loss.backward(), &model);
         model = optim.step(config.lr, model, grads);
         state.step += 1;
@@ -164,7 +198,8 @@ pub fn run(config: &TrainConfig, data_dir: &Path, out: &Path, device: &Device, r
         loss_n += 1;
         bar.set_position(state.step as u64);
         bar.set_message(format!("loss {:.4}", loss_sum / loss_n as f64));
-        let validate_now = state.step % config.val_every == 0 || state.step == config.steps;
+        let validate_now =
+            state.step.is_multiple_of(config.val_every) || state.step == config.steps;
         if validate_now {
             let rate = (window_steps * config.batch) as f64 / window.elapsed().as_secs_f64();
             let val_scores = validate(&model.valid(), config.unet.context, &val, device);
@@ -221,10 +256,20 @@ pub fn export(model: &UNet, config: &TrainConfig, dir: &PathBuf) -> Result<()> {
         unet: config.unet.clone(),
         spacing_mm: config.spacing_mm,
     };
-    let net = Network { model: model.clone(), spec: spec.clone() };
+    let net = Network {
+        model: model.clone(),
+        spec: spec.clone(),
+    };
     let stem = config.task.stem();
-    std::fs::write(dir.join(format!("{stem}.json")), serde_json::to_string_pretty(&spec)?)?;
-    std::fs::write(dir.join(format!("{stem}.safetensors")), net.weights_bytes()?).context("weights")?;
+    std::fs::write(
+        dir.join(format!("{stem}.json")),
+        serde_json::to_string_pretty(&spec)?,
+    )?;
+    std::fs::write(
+        dir.join(format!("{stem}.safetensors")),
+        net.weights_bytes()?,
+    )
+    .context("weights")?;
     Ok(())
 }
 
@@ -235,15 +280,32 @@ pub fn validate(model: &UNet, context: usize, cases: &[Case], device: &Device) -
         let n = case.stack.slices();
         let mut planes = Vec::with_capacity(n);
         for z0 in (0..n).step_by(4) {
-            planes.extend(pipeline::predict(model, context, &case.stack, z0..(z0 + 4).min(n), device));
+            planes.extend(pipeline::predict(
+                model,
+                context,
+                &case.stack,
+                z0..(z0 + 4).min(n),
+                device,
+            ));
         }
         let prob = preprocess::assemble(&planes, &case.stack.plane, case.stack.dims);
-        let pred: Vec<bool> = prob.iter().zip(&case.valid).map(|(&p, &v)| p >= 0.5 && v > 0.5).collect();
+        let pred: Vec<bool> = prob
+            .iter()
+            .zip(&case.valid)
+            .map(|(&p, &v)| p >= 0.5 && v > 0.5)
+            .collect();
         let truth: Vec<bool> = case.label.iter().map(|&l| l > 0.5).collect();
         let inter = pred.iter().zip(&truth).filter(|&(&a, &b)| a && b).count();
-        dsum += dice(inter, truth.iter().filter(|&&t| t).count(), pred.iter().filter(|&&p| p).count());
+        dsum += dice(
+            inter,
+            truth.iter().filter(|&&t| t).count(),
+            pred.iter().filter(|&&p| p).count(),
+        );
         fsum += lesion_recall_f1(&truth, &pred, case.stack.dims).1;
     }
     let n = cases.len().max(1) as f64;
-    Validation { dice: dsum / n, f1: fsum / n }
+    Validation {
+        dice: dsum / n,
+        f1: fsum / n,
+    }
 }

@@ -1,0 +1,132 @@
+//! `wmh validate`: the five challenge metrics of shipped (or any) weights on labelled
+//! cases, with and without the white-matter filter, next to a simple baseline.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+
+use crate::metrics::{self, Scores};
+use crate::pipeline::{self, Inputs, Options, Segmentation};
+
+use super::{Backend, files};
+
+/// Arguments of `wmh validate`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Case folders, each with flair.nii.gz, t1.nii.gz and wmh.nii.gz.
+    #[arg(required = true)]
+    cases: Vec<PathBuf>,
+    /// Weights folder.
+    #[arg(long)]
+    weights: Option<PathBuf>,
+    /// Baseline threshold: FLAIR z-score within the white-matter region.
+    #[arg(long, default_value_t = 2.5)]
+    baseline_z: f32,
+    /// Where the networks run.
+    #[arg(long, value_enum, default_value_t = Backend::Cpu)]
+    device: Backend,
+    /// Also write all scores as JSON.
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
+
+#[derive(Debug, Serialize)]
+struct Row {
+    case: String,
+    method: &'static str,
+    scores: Scores,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let device = args.device.device()?;
+    let weights = args
+        .weights
+        .clone()
+        .unwrap_or_else(super::default_weights_dir);
+    let networks = super::load_networks(&weights, true, &device)?;
+    let spacing = (
+        networks.wmh.spec.spacing_mm,
+        networks.wm.as_ref().map_or(1.0, |n| n.spec.spacing_mm),
+    );
+    let on = Options::default();
+    let off = Options {
+        wm_filter: false,
+        ..on
+    };
+    let mut rows = Vec::new();
+    println!("| case | method | DSC | H95 mm | AVD % | recall | F1 |");
+    println!("|---|---|---|---|---|---|---|");
+    for case in &args.cases {
+        let name = case.file_name().map_or_else(
+            || case.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        let flair = files::read_volume(&case.join("flair.nii.gz"))?;
+        let t1 = files::read_volume(&case.join("t1.nii.gz"))?;
+        let truth = files::read_volume(&case.join("wmh.nii.gz"))?;
+        let affine = flair.geometry.affine;
+        let inputs = Inputs::prepare(flair, Some(&t1), spacing).with_context(|| name.clone())?;
+        let planes = pipeline::predict_all(&inputs, &networks, &device, &on, 4, &mut |_| {});
+        let results: [(&'static str, Segmentation); 3] = [
+            (
+                "networks + WM filter",
+                inputs.finish(&planes.wmh, planes.wm.as_deref(), &on),
+            ),
+            ("WMH network only", inputs.finish(&planes.wmh, None, &off)),
+            (
+                "baseline (z > t in WM)",
+                inputs.baseline(planes.wm.as_deref(), args.baseline_z, &on),
+            ),
+        ];
+        for (method, seg) in results {
+            let mask: Vec<f32> = seg.mask.iter().map(|&m| f32::from(m)).collect();
+            let s = metrics::score(
+                &truth.data,
+                truth.dims,
+                &mask,
+                inputs.reference.dims,
+                &affine,
+            )?;
+            println!(
+                "| {name} | {method} | {:.3} | {:.2} | {:.1} | {:.3} | {:.3} |",
+                s.dsc, s.h95, s.avd, s.recall, s.f1
+            );
+            rows.push(Row {
+                case: name.clone(),
+                method,
+                scores: s,
+            });
+        }
+    }
+    for method in [
+        "networks + WM filter",
+        "WMH network only",
+        "baseline (z > t in WM)",
+    ] {
+        let sel: Vec<&Scores> = rows
+            .iter()
+            .filter(|r| r.method == method)
+            .map(|r| &r.scores)
+            .collect();
+        let mean = |f: fn(&Scores) -> f64| {
+            sel.iter()
+                .map(|s| f(s))
+                .filter(|v| v.is_finite())
+                .sum::<f64>()
+                / sel.len().max(1) as f64
+        };
+        println!(
+            "| **mean** | {method} | {:.3} | {:.2} | {:.1} | {:.3} | {:.3} |",
+            mean(|s| s.dsc),
+            mean(|s| s.h95),
+            mean(|s| s.avd),
+            mean(|s| s.recall),
+            mean(|s| s.f1)
+        );
+    }
+    if let Some(path) = args.json {
+        std::fs::write(&path, serde_json::to_string_pretty(&rows)?)?;
+    }
+    Ok(())
+}
