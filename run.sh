@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# The main job: builds the `wmh` tool, writes the built-in example case and
-# segments it with the shipped weights, then scores the result against the
-# example's truth. Safe to run repeatedly.
+# The main job: builds the web app and serves it on http://127.0.0.1:8080, opening
+# on the built-in example. Installs what it needs the first time (see
+# scripts/build-web.sh); safe to run repeatedly. Ctrl-C stops the server.
 set -euo pipefail
 cd "$(dirname "$0")"
 
-cargo build --release --locked
-./target/release/wmh example --out example
-./target/release/wmh segment --flair example/flair.nii.gz --t1 example/t1.nii.gz \
-  --output example/mask.nii.gz --probability example/probability.nii.gz
-./target/release/wmh evaluate --reference example/truth.nii.gz --prediction example/mask.nii.gz
+scripts/build-web.sh
+port="${PORT:-8080}"
+url="http://127.0.0.1:$port/?example"
+echo "serving the WMH finder on $url (everything runs in your browser)"
+if command -v xdg-open >/dev/null 2>&1; then (sleep 1; xdg-open "$url" >/dev/null 2>&1 || true) & fi
+exec python3 -m http.server "$port" --bind 127.0.0.1 --directory dist

@@ -2,15 +2,18 @@
 //! own machine.
 //!
 //! The core (`volume`, `model`, `pipeline`, `metrics`) is pure and compiles for native
-//! and wasm32 targets; `cli` (and training) is native-only.
+//! and wasm32 targets; `cli` and `train` are native-only, `web` is wasm-only.
 
 pub mod metrics;
 pub mod model;
 pub mod phantom;
 pub mod pipeline;
+pub mod render;
 pub mod volume;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod train;
+#[cfg(target_arch = "wasm32")]
+pub mod web;

@@ -1,4 +1,4 @@
-//! The `wmh` command-line tool (native targets).
+//! Entry points: the `wmh` command-line tool natively, the web app in the browser.
 
 #[cfg(not(target_arch = "wasm32"))]
 fn main() -> std::process::ExitCode {
@@ -6,4 +6,6 @@ fn main() -> std::process::ExitCode {
 }
 
 #[cfg(target_arch = "wasm32")]
-fn main() {}
+fn main() {
+    wmh::web::start();
+}

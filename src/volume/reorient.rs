@@ -45,6 +45,17 @@ impl Reorientation {
         self.perm.map(|p| stored[p])
     }
 
+    /// The canonical voxel holding stored voxel `s`.
+    pub fn canonical_voxel(&self, s: [usize; 3]) -> [usize; 3] {
+        let cd = self.canonical_dims();
+        let mut out = [0; 3];
+        for c in 0..3 {
+            let v = s[self.perm[c]];
+            out[c] = if self.flip[c] { cd[c] - 1 - v } else { v };
+        }
+        out
+    }
+
     /// Stored linear index of each canonical voxel, in canonical order.
     fn stored_indices(&self) -> Vec<usize> {
         let cd = self.canonical_dims();
@@ -102,6 +113,12 @@ mod tests {
         let data: Vec<u32> = (0..120).collect();
         let canon = r.forward(&data);
         assert_eq!(r.inverse(&canon), data);
+        let stored = [1, 3, 5];
+        let c = r.canonical_voxel(stored);
+        assert_eq!(
+            canon[index([5, 6, 4], c[0], c[1], c[2])],
+            data[index(dims, 1, 3, 5)]
+        );
         // The most superior stored voxel (axis 0 = 0) is the top canonical slice.
         let top = canon[index([5, 6, 4], 0, 0, 3)];
         assert_eq!(top as usize % 4, 0);

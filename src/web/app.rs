@@ -1,0 +1,365 @@
+//! The page: inputs (drop zone, file pickers, example), the run button with per-stage
+//! progress, results (counts, volume, lesion table, timings, downloads), errors, and
+//! the three-plane viewer.
+
+use std::rc::Rc;
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{HtmlInputElement, Url};
+
+use super::engine::{Backend, Engine, Timings, yield_now};
+use super::viewer::Viewer;
+use crate::phantom;
+use crate::pipeline::Lesion;
+use crate::render::Scene;
+use crate::volume::{OutputData, Volume};
+
+/// A file the user gave us, or the built-in example's volume.
+#[derive(Clone)]
+enum Source {
+    File { name: String, bytes: Rc<Vec<u8>> },
+    Example(Rc<Volume>),
+}
+
+impl Source {
+    fn name(&self) -> String {
+        match self {
+            Source::File { name, .. } => name.clone(),
+            Source::Example(_) => "built-in example".into(),
+        }
+    }
+
+    fn volume(&self) -> Result<Volume, String> {
+        match self {
+            Source::File { name, bytes } => {
+                Volume::from_nifti_bytes(bytes).map_err(|e| format!("{name}: {e}"))
+            }
+            Source::Example(v) => Ok((**v).clone()),
+        }
+    }
+}
+
+/// Everything the results panel and the viewer show.
+#[derive(Clone)]
+pub struct Outcome {
+    /// The canonical scene for the viewer.
+    pub scene: Rc<Scene>,
+    lesions: Vec<(Lesion, [usize; 3])>,
+    total_ml: f64,
+    wm_filtered: bool,
+    timings: Timings,
+    mask_url: String,
+    probability_url: String,
+    mask_name: String,
+}
+
+/// Reads a browser `File` into bytes.
+async fn read_file(file: web_sys::File) -> Result<Vec<u8>, String> {
+    let buf = JsFuture::from(file.array_buffer())
+        .await
+        .map_err(|e| format!("{}: cannot read ({e:?})", file.name()))?;
+    Ok(js_sys::Uint8Array::new(&buf).to_vec())
+}
+
+/// An object URL for downloadable bytes (revoked when replaced).
+fn blob_url(bytes: &[u8]) -> String {
+    let array = js_sys::Uint8Array::from(bytes);
+    let parts = js_sys::Array::of1(&array);
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type("application/gzip");
+    web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options)
+        .ok()
+        .and_then(|b| Url::create_object_url_with_blob(&b).ok())
+        .unwrap_or_default()
+}
+
+/// `?backend=webgpu|cpu` forces a compute path (tests use it to cover both).
+fn forced_backend() -> Option<Backend> {
+    let search = web_sys::window()?.location().search().ok()?;
+    if search.contains("backend=webgpu") {
+        Some(Backend::WebGpu)
+    } else if search.contains("backend=cpu") {
+        Some(Backend::Cpu)
+    } else {
+        None
+    }
+}
+
+/// `?example` runs the built-in example as soon as the networks are ready.
+fn example_requested() -> bool {
+    web_sys::window()
+        .and_then(|w| w.location().search().ok())
+        .is_some_and(|s| s.split(['?', '&']).any(|p| p == "example"))
+}
+
+/// Sorts dropped files: names mentioning T1 go to the T1 slot, the rest to FLAIR.
+fn is_t1_name(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n.contains("t1") && !n.contains("flair")
+}
+
+/// The application.
+#[component]
+pub fn App() -> impl IntoView {
+    let engine: RwSignal<Option<Rc<Engine>>, LocalStorage> = RwSignal::new_local(None);
+    let status = RwSignal::new(String::from("Loading the networks…"));
+    let error = RwSignal::new(String::new());
+    let flair: RwSignal<Option<Source>, LocalStorage> = RwSignal::new_local(None);
+    let t1: RwSignal<Option<Source>, LocalStorage> = RwSignal::new_local(None);
+    let busy = RwSignal::new(false);
+    let stage = RwSignal::new((String::new(), 0.0f64));
+    let outcome: RwSignal<Option<Outcome>, LocalStorage> = RwSignal::new_local(None);
+    let run_example = RwSignal::new(false);
+
+    let load_example = move || {
+        let case = phantom::example();
+        flair.set(Some(Source::Example(Rc::new(case.flair))));
+        t1.set(Some(Source::Example(Rc::new(case.t1))));
+    };
+    spawn_local(async move {
+        match Engine::load(forced_backend()).await {
+            Ok(e) => {
+                status.set(format!("Ready: {}", e.adapter));
+                engine.set(Some(Rc::new(e)));
+                if example_requested() {
+                    load_example();
+                    run_example.set(true);
+                }
+            }
+            Err(e) => {
+                status.set("The networks could not be loaded.".into());
+                error.set(e);
+            }
+        }
+    });
+
+    let run = move || {
+        let Some(eng) = engine.get_untracked() else {
+            return;
+        };
+        let Some(f) = flair.get_untracked() else {
+            error.set("Choose a FLAIR image first.".into());
+            return;
+        };
+        let t = t1.get_untracked();
+        busy.set(true);
+        error.set(String::new());
+        spawn_local(async move {
+            yield_now().await;
+            let result = async {
+                let fv = f.volume()?;
+                let tv = t.as_ref().map(Source::volume).transpose()?;
+                let progress = |name: &'static str, p: f64| stage.set((name.to_string(), p));
+                let (inputs, seg, timings) = eng.segment(fv, tv, &progress).await?;
+                let r = &inputs.reorient;
+                let scene = Scene {
+                    dims: inputs.flair.dims,
+                    spacing: r.canonical_spacing(inputs.reference.geometry.voxel_sizes()),
+                    image: r.forward(&inputs.reference.data),
+                    mask: r.forward(&seg.mask),
+                    region: seg.wm_region.as_ref().map(|w| r.forward(w)),
+                };
+                let lesions = seg
+                    .lesions
+                    .iter()
+                    .map(|l| {
+                        let c = l.centroid.map(|v| v.round() as usize);
+                        (l.clone(), r.canonical_voxel(c))
+                    })
+                    .collect();
+                let base = f
+                    .name()
+                    .trim_end_matches(".gz")
+                    .trim_end_matches(".nii")
+                    .replace(' ', "_");
+                let mask_bytes = inputs
+                    .reference
+                    .encode_like(OutputData::U8(&seg.mask), true);
+                let prob_bytes = inputs
+                    .reference
+                    .encode_like(OutputData::F32(&seg.probability), true);
+                if let Some(old) = outcome.get_untracked() {
+                    let _ = Url::revoke_object_url(&old.mask_url);
+                    let _ = Url::revoke_object_url(&old.probability_url);
+                }
+                Ok::<_, String>(Outcome {
+                    scene: Rc::new(scene),
+                    lesions,
+                    total_ml: seg.total_ml,
+                    wm_filtered: seg.wm_filtered,
+                    timings,
+                    mask_url: blob_url(&mask_bytes),
+                    probability_url: blob_url(&prob_bytes),
+                    mask_name: format!("{base}_wmh_mask.nii.gz"),
+                })
+            }
+            .await;
+            match result {
+                Ok(o) => outcome.set(Some(o)),
+                Err(e) => error.set(e),
+            }
+            busy.set(false);
+        });
+    };
+
+    let take_files = move |files: web_sys::FileList, slot: Option<bool>| {
+        let list: Vec<web_sys::File> = (0..files.length()).filter_map(|i| files.get(i)).collect();
+        spawn_local(async move {
+            for (k, file) in list.into_iter().enumerate() {
+                let name = file.name();
+                match read_file(file).await {
+                    Ok(bytes) => {
+                        let src = Source::File {
+                            name: name.clone(),
+                            bytes: Rc::new(bytes),
+                        };
+                        let to_t1 = slot.unwrap_or(
+                            is_t1_name(&name) || (k > 0 && flair.get_untracked().is_some()),
+                        );
+                        if to_t1 {
+                            t1.set(Some(src))
+                        } else {
+                            flair.set(Some(src))
+                        }
+                    }
+                    Err(e) => error.set(e),
+                }
+            }
+        });
+    };
+
+    let example = move |_| {
+        load_example();
+        run();
+    };
+    // The load task cannot call `run` (defined after it), so it raises this flag.
+    Effect::new(move |_| {
+        if run_example.get() {
+            run_example.set(false);
+            run();
+        }
+    });
+
+    view! {
+        <header>
+            <h1>"WMH finder"</h1>
+            <p class="privacy">"Runs entirely in this tab: your scans never leave this computer."</p>
+        </header>
+        <main>
+            <section class="inputs">
+                <div
+                    class="dropzone"
+                    data-testid="dropzone"
+                    on:dragover=move |ev: web_sys::DragEvent| ev.prevent_default()
+                    on:drop=move |ev: web_sys::DragEvent| {
+                        ev.prevent_default();
+                        if let Some(files) = ev.data_transfer().and_then(|d| d.files()) {
+                            take_files(files, None);
+                        }
+                    }
+                >
+                    "Drop FLAIR and T1 NIfTI files here (.nii, .nii.gz)"
+                </div>
+                <label>"FLAIR "
+                    <input type="file" accept=".nii,.gz" data-testid="flair-input"
+                        on:change=move |ev| {
+                            let input: HtmlInputElement = event_target(&ev);
+                            if let Some(files) = input.files() { take_files(files, Some(false)); }
+                        } />
+                </label>
+                <span class="slot" data-testid="flair-name">{move || flair.get().map(|s| s.name()).unwrap_or_else(|| "none".into())}</span>
+                <label>"T1 (optional) "
+                    <input type="file" accept=".nii,.gz" data-testid="t1-input"
+                        on:change=move |ev| {
+                            let input: HtmlInputElement = event_target(&ev);
+                            if let Some(files) = input.files() { take_files(files, Some(true)); }
+                        } />
+                </label>
+                <span class="slot" data-testid="t1-name">{move || t1.get().map(|s| s.name()).unwrap_or_else(|| "none".into())}</span>
+                <button data-testid="swap" on:click=move |_| {
+                    let (f, t) = (flair.get_untracked(), t1.get_untracked());
+                    flair.set(t);
+                    t1.set(f);
+                }>"Swap FLAIR/T1"</button>
+                <button data-testid="clear-t1" on:click=move |_| t1.set(None)>"No T1"</button>
+                <button data-testid="run" disabled=move || busy.get() || engine.get().is_none()
+                    on:click=move |_| run()>"Segment"</button>
+                <button data-testid="example" disabled=move || busy.get() || engine.get().is_none()
+                    on:click=example>"Try an example"</button>
+            </section>
+            <section class="status">
+                <span data-testid="status">{move || status.get()}</span>
+                " · backend: "
+                <span data-testid="backend">{move || engine.get().map(|e| e.backend.label()).unwrap_or("loading")}</span>
+                <Show when=move || busy.get()>
+                    <div class="progress">
+                        {move || stage.get().0}
+                        <progress max="1" value=move || stage.get().1></progress>
+                    </div>
+                </Show>
+                <Show when=move || !error.get().is_empty()>
+                    <p class="error" data-testid="error">{move || error.get()}</p>
+                </Show>
+            </section>
+            {move || outcome.get().map(|o| view! { <Results outcome=o.clone() /> })}
+        </main>
+    }
+}
+
+/// Lesion counts, volume, timings, downloads, the lesion table and the viewer.
+#[component]
+fn Results(outcome: Outcome) -> impl IntoView {
+    let cursor = RwSignal::new({
+        let d = outcome.scene.dims;
+        outcome
+            .lesions
+            .first()
+            .map_or([d[0] / 2, d[1] / 2, d[2] / 2], |l| l.1)
+    });
+    let t = outcome.timings;
+    let rows = outcome
+        .lesions
+        .iter()
+        .enumerate()
+        .map(|(i, (l, c))| {
+            let c = *c;
+            view! {
+                <tr class="lesion" on:click=move |_| cursor.set(c)>
+                    <td>{i + 1}</td>
+                    <td>{format!("{:.3}", l.volume_ml)}</td>
+                    <td>{l.slice + 1}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <section class="results">
+            <p data-testid="result">
+                {format!(
+                    "{} lesions, {:.2} mL total WMH{}",
+                    outcome.lesions.len(),
+                    outcome.total_ml,
+                    if outcome.wm_filtered { " (white-matter filter on)" } else { " (FLAIR only: white-matter filter off)" }
+                )}
+            </p>
+            <p class="timings" data-testid="timings">
+                {format!(
+                    "prepare {:.2} s · WMH network {:.2} s · WM network {:.2} s · finish {:.2} s",
+                    t.prepare, t.wmh, t.wm, t.finish
+                )}
+            </p>
+            <p>
+                <a data-testid="download-mask" href=outcome.mask_url.clone() download=outcome.mask_name.clone()>"Download mask (.nii.gz)"</a>
+                " · "
+                <a data-testid="download-probability" href=outcome.probability_url.clone() download="wmh_probability.nii.gz">"Download probability map"</a>
+            </p>
+            <Viewer scene=outcome.scene.clone() cursor=cursor />
+            <table class="lesions" data-testid="lesion-table">
+                <thead><tr><th>"#"</th><th>"volume (mL)"</th><th>"slice"</th></tr></thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </section>
+    }
+}

@@ -1,0 +1,234 @@
+//! The in-browser engine: picks a backend (WebGPU, or burn's flex CPU backend where
+//! WebGPU is missing or only a software adapter), fetches the weights from the page's
+//! own origin once, warms the networks up, and segments asynchronously, yielding to
+//! the browser between batches so the page stays responsive.
+
+use burn::prelude::*;
+use burn::tensor::activation::sigmoid;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+
+use crate::pipeline::{self, Inputs, Network, Networks, Options, Segmentation, SliceStack, Task};
+use crate::volume::Volume;
+
+/// Which compute path runs the networks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// burn's wgpu backend on the browser's WebGPU.
+    WebGpu,
+    /// burn's flex backend on the CPU (WebAssembly, one thread).
+    Cpu,
+}
+
+impl Backend {
+    /// The label shown in `[data-testid=backend]`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Backend::WebGpu => "WebGPU",
+            Backend::Cpu => "CPU (WebAssembly)",
+        }
+    }
+}
+
+/// Loaded networks on a device.
+pub struct Engine {
+    device: Device,
+    /// The path in use.
+    pub backend: Backend,
+    /// Adapter description, for display.
+    pub adapter: String,
+    networks: Networks,
+}
+
+/// Seconds spent per stage of one segmentation.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Timings {
+    /// Resampling, normalisation, slicing.
+    pub prepare: f64,
+    /// WMH network.
+    pub wmh: f64,
+    /// WM network.
+    pub wm: f64,
+    /// Filter, threshold, lesions.
+    pub finish: f64,
+}
+
+/// Milliseconds since page load.
+pub fn now_ms() -> f64 {
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map_or(0.0, |p| p.now())
+}
+
+/// Lets the browser handle events and paint before work continues.
+pub async fn yield_now() {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(w) = web_sys::window() {
+            let _ = w.set_timeout_with_callback(&resolve);
+        }
+    });
+    let _ = JsFuture::from(promise).await;
+}
+
+async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
+    let window = web_sys::window().ok_or("no window")?;
+    let resp = JsFuture::from(window.fetch_with_str(url))
+        .await
+        .map_err(|e| format!("{url}: {e:?}"))?;
+    let resp: web_sys::Response = resp
+        .dyn_into()
+        .map_err(|_| format!("{url}: not a response"))?;
+    if !resp.ok() {
+        return Err(format!("{url}: HTTP {}", resp.status()));
+    }
+    let buf = JsFuture::from(resp.array_buffer().map_err(|e| format!("{url}: {e:?}"))?)
+        .await
+        .map_err(|e| format!("{url}: {e:?}"))?;
+    Ok(js_sys::Uint8Array::new(&buf).to_vec())
+}
+
+async fn load_network(task: Task, device: &Device) -> Result<Network, String> {
+    let stem = task.stem();
+    let spec = fetch_bytes(&format!("weights/{stem}.json")).await?;
+    let weights = fetch_bytes(&format!("weights/{stem}.safetensors")).await?;
+    Network::load(&spec, &weights, device).map_err(|e| e.to_string())
+}
+
+/// Whether the browser exposes `navigator.gpu` at all.
+fn has_webgpu() -> bool {
+    web_sys::window()
+        .map(|w| js_sys::Reflect::has(&w.navigator(), &"gpu".into()).unwrap_or(false))
+        .unwrap_or(false)
+}
+
+impl Engine {
+    /// Chooses the backend (`forced` overrides the automatic choice), loads the weights
+    /// and runs a warm-up pass so the first real slice does not pay for shader compilation.
+    pub async fn load(forced: Option<Backend>) -> Result<Self, String> {
+        let mut backend = forced.unwrap_or(if has_webgpu() {
+            Backend::WebGpu
+        } else {
+            Backend::Cpu
+        });
+        let mut adapter = "CPU".to_string();
+        let mut device = Device::flex();
+        if backend == Backend::WebGpu {
+            match Device::wgpu_options().init_with_setup_async().await {
+                Ok((d, setup)) => {
+                    let info = setup.adapter.get_info();
+                    adapter = format!("{} ({:?})", info.name, info.device_type);
+                    // A software adapter (SwiftShader) is slower than the CPU path.
+                    if forced.is_none() && format!("{:?}", info.device_type) == "Cpu" {
+                        backend = Backend::Cpu;
+                        adapter = format!("CPU (WebGPU adapter {} is software)", info.name);
+                    } else {
+                        device = d;
+                    }
+                }
+                Err(e) if forced.is_none() => {
+                    backend = Backend::Cpu;
+                    adapter = format!("CPU (WebGPU unavailable: {e})");
+                }
+                Err(e) => return Err(format!("WebGPU: {e}")),
+            }
+        }
+        let networks = Networks {
+            wmh: load_network(Task::Wmh, &device).await?,
+            wm: Some(load_network(Task::Wm, &device).await?),
+        };
+        let engine = Self {
+            device,
+            backend,
+            adapter,
+            networks,
+        };
+        engine.warm_up().await?;
+        Ok(engine)
+    }
+
+    async fn warm_up(&self) -> Result<(), String> {
+        for net in [Some(&self.networks.wmh), self.networks.wm.as_ref()]
+            .into_iter()
+            .flatten()
+        {
+            let c = net.spec.unet.in_channels();
+            let x = Tensor::<4>::zeros([1, c, 32, 32], &self.device);
+            sigmoid(net.model.forward(x))
+                .into_data_async()
+                .await
+                .map_err(|e| format!("warm-up: {e:?}"))?;
+        }
+        Ok(())
+    }
+
+    /// In-plane spacings the networks expect (WMH, WM).
+    pub fn spacing(&self) -> (f64, f64) {
+        (
+            self.networks.wmh.spec.spacing_mm,
+            self.networks.wm.as_ref().map_or(1.0, |n| n.spec.spacing_mm),
+        )
+    }
+
+    async fn predict(
+        &self,
+        net: &Network,
+        stack: &SliceStack,
+        progress: &dyn Fn(f64),
+    ) -> Result<Vec<Vec<f32>>, String> {
+        let n = stack.slices();
+        let batch = 2;
+        let mut planes = Vec::with_capacity(n);
+        let mut z = 0;
+        while z < n {
+            let end = (z + batch).min(n);
+            let x = pipeline::input_tensor(stack, net.spec.unet.context, z..end, &self.device);
+            let data = sigmoid(net.model.forward(x))
+                .into_data_async()
+                .await
+                .map_err(|e| format!("network read-back: {e:?}"))?;
+            planes.extend(pipeline::split_planes(data, stack.plane));
+            z = end;
+            progress(z as f64 / n as f64);
+            yield_now().await;
+        }
+        Ok(planes)
+    }
+
+    /// Segments a FLAIR (and optional T1), reporting progress per stage (0-1).
+    pub async fn segment(
+        &self,
+        flair: Volume,
+        t1: Option<Volume>,
+        progress: &dyn Fn(&'static str, f64),
+    ) -> Result<(Inputs, Segmentation, Timings), String> {
+        let mut t = Timings::default();
+        let start = now_ms();
+        progress("Preparing", 0.0);
+        yield_now().await;
+        let inputs =
+            Inputs::prepare(flair, t1.as_ref(), self.spacing()).map_err(|e| e.to_string())?;
+        t.prepare = (now_ms() - start) / 1000.0;
+        let s = now_ms();
+        let wmh = self
+            .predict(&self.networks.wmh, &inputs.flair, &|p| {
+                progress("WMH network", p)
+            })
+            .await?;
+        t.wmh = (now_ms() - s) / 1000.0;
+        let s = now_ms();
+        let wm = match (&self.networks.wm, &inputs.t1) {
+            (Some(net), Some(stack)) => Some(
+                self.predict(net, stack, &|p| progress("WM network", p))
+                    .await?,
+            ),
+            _ => None,
+        };
+        t.wm = (now_ms() - s) / 1000.0;
+        let s = now_ms();
+        progress("Finishing", 1.0);
+        yield_now().await;
+        let seg = inputs.finish(&wmh, wm.as_deref(), &Options::default());
+        t.finish = (now_ms() - s) / 1000.0;
+        Ok((inputs, seg, t))
+    }
+}

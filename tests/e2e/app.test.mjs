@@ -1,0 +1,138 @@
+// End-to-end test of the built web app (dist/) in a real headless Chromium.
+//
+// For each compute path (CPU without WebGPU; WebGPU on SwiftShader with
+// --enable-unsafe-webgpu) it: runs the built-in example; runs a real case from
+// ../shared/data when present; checks that the downloaded mask equals the CLI's on
+// the same inputs (Dice >= 0.999); feeds a bad file and checks the error and that the
+// app keeps working; and checks that not one request left the page's origin.
+//
+// Env: WMH_CLI_EXAMPLE_MASK, WMH_CLI_REAL_MASK (masks made by `wmh segment`),
+// WMH_EXAMPLE_DIR (flair/t1 written by `wmh example`), WMH_REAL_CASE (a case folder),
+// WMH_SCREENSHOT_DIR (where screenshots go).
+import { chromium } from "playwright-core";
+import http from "node:http";
+import fs from "node:fs";
+import path from "node:path";
+import zlib from "node:zlib";
+import os from "node:os";
+
+const root = path.resolve("dist");
+const types = { ".html": "text/html", ".js": "text/javascript", ".wasm": "application/wasm", ".css": "text/css", ".json": "application/json" };
+const server = http.createServer((req, res) => {
+  const url = new URL(req.url, "http://x");
+  let file = path.join(root, decodeURIComponent(url.pathname));
+  if (!file.startsWith(root)) { res.writeHead(403).end(); return; }
+  if (fs.existsSync(file) && fs.statSync(file).isDirectory()) file = path.join(file, "index.html");
+  if (!fs.existsSync(file)) { res.writeHead(404).end(); return; }
+  res.writeHead(200, { "content-type": types[path.extname(file)] || "application/octet-stream" });
+  fs.createReadStream(file).pipe(res);
+});
+await new Promise((r) => server.listen(0, "127.0.0.1", r));
+const origin = `http://127.0.0.1:${server.address().port}`;
+
+function voxels(file) {
+  let bytes = fs.readFileSync(file);
+  if (bytes[0] === 0x1f && bytes[1] === 0x8b) bytes = zlib.gunzipSync(bytes);
+  const offset = bytes.readFloatLE(108);
+  return bytes.subarray(offset);
+}
+function dice(a, b) {
+  if (a.length !== b.length) throw new Error(`mask sizes differ: ${a.length} vs ${b.length}`);
+  let inter = 0, na = 0, nb = 0;
+  for (let i = 0; i < a.length; i++) { const x = a[i] > 0, y = b[i] > 0; inter += x && y; na += x; nb += y; }
+  return na + nb === 0 ? 1 : (2 * inter) / (na + nb);
+}
+
+const failures = [];
+const check = (ok, what) => { console.log(`${ok ? "ok  " : "FAIL"} ${what}`); if (!ok) failures.push(what); };
+const shots = process.env.WMH_SCREENSHOT_DIR || "target/screenshots";
+fs.mkdirSync(shots, { recursive: true });
+
+async function scenario(name, extraArgs, query, expectBackend) {
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), "wmh-chromium-"));
+  const browser = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    headless: true,
+    acceptDownloads: true,
+    args: ["--no-sandbox", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-quic", ...extraArgs],
+  });
+  const page = browser.pages()[0] || (await browser.newPage());
+  const foreign = [];
+  page.on("request", (r) => { const u = r.url(); if (!u.startsWith(origin) && !u.startsWith("blob:") && !u.startsWith("data:")) foreign.push(u); });
+  page.on("console", (m) => { if (m.type() === "error") console.log(`  [${name} console] ${m.text()}`); });
+  await page.goto(`${origin}/${query}`);
+  await page.waitForFunction(() => document.querySelector("[data-testid=status]")?.textContent.startsWith("Ready"), null, { timeout: 300_000 });
+  const backend = await page.textContent("[data-testid=backend]");
+  check(backend.includes(expectBackend), `${name}: backend label "${backend}" says ${expectBackend}`);
+
+  const waitResult = async (what) => {
+    const t0 = Date.now();
+    await page.waitForFunction(() => !document.querySelector("[data-testid=run]").disabled && document.querySelector("[data-testid=result]"), null, { timeout: 600_000 });
+    const text = await page.textContent("[data-testid=result]");
+    const timings = await page.textContent("[data-testid=timings]");
+    console.log(`  ${name} ${what}: ${text} | ${timings} | ${((Date.now() - t0) / 1000).toFixed(1)} s wall`);
+    return text;
+  };
+  const downloadMask = async (file) => {
+    const [dl] = await Promise.all([page.waitForEvent("download"), page.click("[data-testid=download-mask]")]);
+    await dl.saveAs(file);
+    return file;
+  };
+
+  // 1. The built-in example.
+  await page.click("[data-testid=example]");
+  const text = await waitResult("example");
+  check(/\d+ lesions, [\d.]+ mL/.test(text), `${name}: example shows lesion count and volume`);
+  await page.screenshot({ path: path.join(shots, `${name}-example.png`), fullPage: true });
+  const exampleMask = await downloadMask(path.join(profile, "example-mask.nii.gz"));
+  if (process.env.WMH_CLI_EXAMPLE_MASK) {
+    const d = dice(voxels(exampleMask), voxels(process.env.WMH_CLI_EXAMPLE_MASK));
+    check(d >= 0.999, `${name}: example mask equals the CLI's (Dice ${d.toFixed(5)})`);
+  }
+
+  // 2. A bad file: a readable error, and the app keeps working.
+  const bad = path.join(profile, "not-a-scan.nii");
+  fs.writeFileSync(bad, "this is not a NIfTI file");
+  await page.setInputFiles("[data-testid=flair-input]", bad);
+  await page.click("[data-testid=clear-t1]");
+  await page.waitForFunction(() => document.querySelector("[data-testid=flair-name]")?.textContent.includes("not-a-scan"));
+  await page.click("[data-testid=run]");
+  await page.waitForSelector("[data-testid=error]", { timeout: 60_000 });
+  const err = await page.textContent("[data-testid=error]");
+  check(err.includes("not-a-scan.nii") && err.includes("not a NIfTI-1 file"), `${name}: bad file gives a readable error ("${err}")`);
+
+  // 3. A real case, through the file pickers.
+  const realCase = process.env.WMH_REAL_CASE;
+  if (realCase && fs.existsSync(realCase)) {
+    await page.setInputFiles("[data-testid=flair-input]", path.join(realCase, "flair.nii.gz"));
+    await page.setInputFiles("[data-testid=t1-input]", path.join(realCase, "t1.nii.gz"));
+    await page.waitForFunction(() => document.querySelector("[data-testid=t1-name]")?.textContent.includes("t1"));
+    await page.click("[data-testid=run]");
+    await waitResult("real case");
+    await page.screenshot({ path: path.join(shots, `${name}-real.png`), fullPage: true });
+    const realMask = await downloadMask(path.join(profile, "real-mask.nii.gz"));
+    if (process.env.WMH_CLI_REAL_MASK) {
+      const d = dice(voxels(realMask), voxels(process.env.WMH_CLI_REAL_MASK));
+      check(d >= 0.999, `${name}: real-case mask equals the CLI's (Dice ${d.toFixed(5)})`);
+    }
+  } else {
+    console.log(`  skipping the real case: ${realCase || "WMH_REAL_CASE unset"} is absent`);
+  }
+  check(foreign.length === 0, `${name}: no request left ${origin} (${foreign.length} did${foreign.length ? ": " + foreign.slice(0, 3).join(", ") : ""})`);
+  await browser.close();
+}
+
+try {
+  await scenario("cpu", ["--disable-gpu"], "", "CPU");
+  await scenario("webgpu", ["--enable-unsafe-webgpu", "--enable-features=Vulkan", "--use-angle=swiftshader"], "?backend=webgpu", "WebGPU");
+} catch (e) {
+  failures.push(String(e?.stack || e));
+  console.log(e);
+} finally {
+  server.close();
+}
+if (failures.length) {
+  console.log(`\n${failures.length} failure(s):\n- ${failures.join("\n- ")}`);
+  process.exit(1);
+}
+console.log("\nall browser checks passed");
