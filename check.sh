@@ -29,4 +29,26 @@ if [ "$passed" -lt 1 ]; then
   echo "no tests ran" >&2
   exit 1
 fi
-echo "== $passed tests passed"
+echo "== $passed Rust tests passed"
+
+echo "== browser end-to-end test (web app in headless Chromium, CPU and WebGPU paths)"
+if [ ! -x /usr/bin/chromium ]; then
+  apt-get install -y -qq chromium >/dev/null 2>&1 ||
+    { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq chromium >/dev/null; }
+fi
+scripts/build-web.sh
+e2e=target/e2e
+mkdir -p "$e2e"
+./target/release/wmh example --out "$e2e/example" >/dev/null
+./target/release/wmh segment --flair "$e2e/example/flair.nii.gz" --t1 "$e2e/example/t1.nii.gz" \
+  --output "$e2e/example-mask.nii.gz" --json >/dev/null
+export WMH_CLI_EXAMPLE_MASK="$e2e/example-mask.nii.gz"
+real=../shared/data/flair/simvent-104252
+if [ -d "$real" ]; then
+  ./target/release/wmh segment --flair "$real/flair.nii.gz" --t1 "$real/t1.nii.gz" \
+    --output "$e2e/real-mask.nii.gz" --json >/dev/null
+  export WMH_REAL_CASE="$real" WMH_CLI_REAL_MASK="$e2e/real-mask.nii.gz"
+else
+  echo "note: ../shared/data is absent; the browser test runs the built-in example only"
+fi
+WMH_SCREENSHOT_DIR="$e2e/screenshots" node tests/e2e/app.test.mjs

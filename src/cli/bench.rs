@@ -114,6 +114,7 @@ fn measure(width: usize, backend: Backend, slices: usize, repeats: usize) -> Res
             task,
             unet: unet.clone(),
             spacing_mm: 1.0,
+            threshold: 0.5,
         },
     };
     let networks = Networks {

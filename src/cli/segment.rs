@@ -36,9 +36,9 @@ pub struct Args {
     /// Folder with wmh.json/.safetensors and wm.json/.safetensors.
     #[arg(long)]
     weights: Option<PathBuf>,
-    /// Probability threshold for the mask.
-    #[arg(long, default_value_t = 0.5)]
-    threshold: f32,
+    /// Probability threshold for the mask (default: the one stored with the weights).
+    #[arg(long)]
+    threshold: Option<f32>,
     /// Keep WMH outside the white-matter region (skip the filter even with a T1).
     #[arg(long)]
     no_wm_filter: bool,
@@ -66,7 +66,10 @@ struct Summary {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    if !(0.0..=1.0).contains(&args.threshold) || args.threshold.is_nan() {
+    if args
+        .threshold
+        .is_some_and(|t| !(0.0..=1.0).contains(&t) || t.is_nan())
+    {
         anyhow::bail!("--threshold must be between 0 and 1");
     }
     if args.wm_mask.is_some() && args.t1.is_none() {
@@ -99,7 +102,7 @@ pub fn run(args: Args) -> Result<()> {
     let inputs = Inputs::prepare(flair, t1.as_ref(), spacing)
         .with_context(|| format!("{}", args.t1.as_ref().unwrap_or(&args.flair).display()))?;
     let options = Options {
-        threshold: args.threshold,
+        threshold: args.threshold.unwrap_or(networks.wmh.spec.threshold),
         wm_filter: use_wm,
         ..Options::default()
     };

@@ -20,6 +20,9 @@ pub struct Args {
     /// Weights folder.
     #[arg(long)]
     weights: Option<PathBuf>,
+    /// Probability threshold (default: the one stored with the weights).
+    #[arg(long)]
+    threshold: Option<f32>,
     /// Baseline threshold: FLAIR z-score within the white-matter region.
     #[arg(long, default_value_t = 2.5)]
     baseline_z: f32,
@@ -49,7 +52,10 @@ pub fn run(args: Args) -> Result<()> {
         networks.wmh.spec.spacing_mm,
         networks.wm.as_ref().map_or(1.0, |n| n.spec.spacing_mm),
     );
-    let on = Options::default();
+    let on = Options {
+        threshold: args.threshold.unwrap_or(networks.wmh.spec.threshold),
+        ..networks.options()
+    };
     let off = Options {
         wm_filter: false,
         ..on

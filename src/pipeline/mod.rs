@@ -72,6 +72,13 @@ pub struct NetworkSpec {
     pub unet: UNetConfig,
     /// In-plane spacing (mm) the network was trained at.
     pub spacing_mm: f64,
+    /// Probability at or above which a voxel is positive, chosen on training cases.
+    #[serde(default = "default_threshold")]
+    pub threshold: f32,
+}
+
+fn default_threshold() -> f32 {
+    0.5
 }
 
 /// A loaded network with its settings.
@@ -175,6 +182,17 @@ pub struct Networks {
     pub wmh: Network,
     /// T1 to white-matter region.
     pub wm: Option<Network>,
+}
+
+impl Networks {
+    /// Default post-processing for these networks (the WMH network's threshold).
+    pub fn options(&self) -> Options {
+        Options {
+            threshold: self.wmh.spec.threshold,
+            wm_filter: self.wm.is_some(),
+            ..Options::default()
+        }
+    }
 }
 
 /// Post-processing settings.

@@ -255,6 +255,7 @@ pub fn export(model: &UNet, config: &TrainConfig, dir: &PathBuf) -> Result<()> {
         task: config.task,
         unet: config.unet.clone(),
         spacing_mm: config.spacing_mm,
+        threshold: 0.5,
     };
     let net = Network {
         model: model.clone(),

@@ -8,7 +8,7 @@ use burn::tensor::activation::sigmoid;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
-use crate::pipeline::{self, Inputs, Network, Networks, Options, Segmentation, SliceStack, Task};
+use crate::pipeline::{self, Inputs, Network, Networks, Segmentation, SliceStack, Task};
 use crate::volume::Volume;
 
 /// Which compute path runs the networks.
@@ -227,7 +227,7 @@ impl Engine {
         let s = now_ms();
         progress("Finishing", 1.0);
         yield_now().await;
-        let seg = inputs.finish(&wmh, wm.as_deref(), &Options::default());
+        let seg = inputs.finish(&wmh, wm.as_deref(), &self.networks.options());
         t.finish = (now_ms() - s) / 1000.0;
         Ok((inputs, seg, t))
     }

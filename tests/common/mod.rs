@@ -40,6 +40,7 @@ pub fn tiny_weights(dir: &Path) {
             task,
             unet: unet.clone(),
             spacing_mm: 1.0,
+            threshold: 0.5,
         };
         let net = Network {
             model: unet.init(&device),
