@@ -21,6 +21,8 @@ echo "== cargo fmt --check"
 cargo fmt --all --check
 echo "== cargo clippy (release profile, all targets, -D warnings)"
 cargo clippy --release --all-targets --locked -- -D warnings
+rustup target add wasm32-unknown-unknown >/dev/null 2>&1
+cargo clippy --release --locked --target wasm32-unknown-unknown -- -D warnings
 echo "== cargo test (release profile: the networks are too slow unoptimised)"
 cargo test --release --locked 2>&1 | tee target/test-output.txt
 # "No tests ran" is a failure, not a pass.

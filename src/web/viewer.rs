@@ -21,7 +21,7 @@ fn draw(canvas: &web_sys::HtmlCanvasElement, scene: &Scene, view: View, display:
     canvas.set_height(pic.height as u32);
     // CSSOM, not a style attribute: the Content-Security-Policy forbids inline styles.
     let scale = VIEW_PX / pic.size_mm.0.max(pic.size_mm.1);
-    let style = canvas.style();
+    let style = web_sys::HtmlElement::style(canvas);
     let _ = style.set_property("width", &format!("{:.0}px", pic.size_mm.0 * scale));
     let _ = style.set_property("height", &format!("{:.0}px", pic.size_mm.1 * scale));
     let Ok(Some(ctx)) = canvas.get_context("2d") else {
