@@ -214,7 +214,7 @@ mod tests {
         assert_eq!((p.width, p.height), (4, 3));
         assert_eq!(p.size_mm, (4.0, 6.0));
         // Top-right pixel is x = 3 (right), y = 2 (anterior): the lesion, drawn red.
-        let o = (0 * 4 + 3) * 4;
+        let o = 3 * 4; // row 0, column 3
         assert_eq!(&p.rgba[o..o + 3], &[255, 40, 40]);
     }
 
@@ -240,7 +240,7 @@ mod tests {
         };
         let p = s.render(View::Axial, &d);
         // Voxel (2, 1, 0) = 6 is below the window: black. (3, 1, 0) = 7 too.
-        let o = ((3 - 1 - 1) * 4 + 2) * 4;
+        let o = (4 + 2) * 4; // row 1 (y = 1), column 2
         assert_eq!(p.rgba[o], 0);
     }
 

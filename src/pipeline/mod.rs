@@ -289,8 +289,9 @@ impl Inputs {
         self.conclude(wmh, region, options)
     }
 
-    /// The comparison baseline: FLAIR voxels more than `z` standard deviations above
-    /// the mean of the white-matter region (the head, without a T1), inside that region.
+    /// The comparison baseline: FLAIR voxels more than `z` robust standard deviations
+    /// (median and MAD, so a large lesion load does not hide itself) above the median of
+    /// the white-matter region (the head, without a T1), inside that region.
     pub fn baseline(
         &self,
         wm_planes: Option<&[Vec<f32>]>,
@@ -303,7 +304,7 @@ impl Inputs {
             Some(r) => r.clone(),
             None => flair.iter().map(|&v| v > self.flair.fill + 0.5).collect(),
         };
-        let normalised = preprocess::zscore(flair, &inside);
+        let normalised = preprocess::robust_zscore(flair, &inside);
         let prob = normalised
             .iter()
             .zip(&inside)

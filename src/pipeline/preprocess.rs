@@ -30,6 +30,22 @@ pub fn zscore(data: &[f32], mask: &[bool]) -> Vec<f32> {
         .collect()
 }
 
+/// Robust z-scores: `(v - median) / (1.4826 * MAD)` with median and median absolute
+/// deviation taken inside `mask` (the whole volume if the mask is empty).
+pub fn robust_zscore(data: &[f32], mask: &[bool]) -> Vec<f32> {
+    let use_all = !mask.iter().any(|&m| m);
+    let values: Vec<f32> = data
+        .iter()
+        .zip(mask)
+        .filter(|&(_, &m)| m || use_all)
+        .map(|(&v, _)| v)
+        .collect();
+    let median = crate::volume::percentile(&values, 50.0);
+    let deviations: Vec<f32> = values.iter().map(|v| (v - median).abs()).collect();
+    let scale = (1.4826 * crate::volume::percentile(&deviations, 50.0)).max(1e-6);
+    data.iter().map(|&v| (v - median) / scale).collect()
+}
+
 /// How one axial slice maps into the network's input plane: rescaled to the target
 /// spacing, then padded (centred) to a multiple of 8.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -186,6 +202,15 @@ mod tests {
         let z = zscore(&data, &[true, true, true, false]);
         assert!(z[1].abs() < 1e-6);
         assert!((z[2] - 1.2247449).abs() < 1e-5);
+    }
+
+    #[test]
+    fn robust_zscore_ignores_outliers() {
+        // Median 3, MAD 1: the outlier does not change the scale.
+        let data = [1.0, 2.0, 3.0, 4.0, 5.0, 1000.0];
+        let z = robust_zscore(&data, &[true, true, true, true, true, false]);
+        assert!((z[2]).abs() < 1e-6);
+        assert!((z[3] - 1.0 / 1.4826).abs() < 1e-5);
     }
 
     #[test]
