@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{plain_affine, small_phantom, tiny_weights, wmh, write_volume};
+use common::{phantom_files, tiny_weights, wmh};
 use wmh::volume::Volume;
 
 #[test]
@@ -12,18 +12,16 @@ fn cpu_and_gpu_backends_agree() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
     tiny_weights(d);
-    let case = small_phantom(plain_affine());
-    write_volume(&d.join("f.nii.gz"), &case.flair);
-    write_volume(&d.join("t.nii.gz"), &case.t1);
+    let (flair, t1) = phantom_files(d);
     let mut probs = Vec::new();
     for device in ["cpu", "gpu"] {
         let prob = d.join(format!("p-{device}.nii"));
         let out = wmh(&[
             "segment",
             "--flair",
-            d.join("f.nii.gz").to_str().unwrap(),
+            flair.to_str().unwrap(),
             "--t1",
-            d.join("t.nii.gz").to_str().unwrap(),
+            t1.to_str().unwrap(),
             "--output",
             d.join(format!("m-{device}.nii")).to_str().unwrap(),
             "--probability",

@@ -6,7 +6,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{listing, plain_affine, small_phantom, tiny_weights, wmh, write_volume};
+use common::{listing, phantom_files, plain_affine, small_phantom, tiny_weights, wmh};
 use nifti::{Endianness, NiftiHeader};
 use wmh::volume::io::encode_raw;
 use wmh::volume::{Affine, Geometry, OutputData};
@@ -432,16 +432,14 @@ fn a_good_run_leaves_exactly_the_requested_outputs() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
     tiny_weights(d);
-    let case = small_phantom(plain_affine());
-    write_volume(&d.join("f.nii.gz"), &case.flair);
-    write_volume(&d.join("t.nii.gz"), &case.t1);
+    let (flair, t1) = phantom_files(d);
     let before = listing(d);
     let out = wmh(&[
         "segment",
         "--flair",
-        d.join("f.nii.gz").to_str().unwrap(),
+        flair.to_str().unwrap(),
         "--t1",
-        d.join("t.nii.gz").to_str().unwrap(),
+        t1.to_str().unwrap(),
         "--output",
         d.join("m.nii.gz").to_str().unwrap(),
         "--wm-mask",

@@ -73,6 +73,15 @@ pub fn plain_affine() -> Affine {
     ]
 }
 
+/// Writes the small phantom's FLAIR and T1 as `f.nii.gz` and `t.nii.gz` into `dir`.
+pub fn phantom_files(dir: &Path) -> (PathBuf, PathBuf) {
+    let case = small_phantom(plain_affine());
+    let (f, t) = (dir.join("f.nii.gz"), dir.join("t.nii.gz"));
+    write_volume(&f, &case.flair);
+    write_volume(&t, &case.t1);
+    (f, t)
+}
+
 /// Writes a volume's values as float32 NIfTI on its own grid.
 pub fn write_volume(path: &Path, v: &Volume) {
     let gz = path.to_string_lossy().ends_with(".gz");
