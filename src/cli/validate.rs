@@ -73,7 +73,7 @@ pub fn run(args: Args) -> Result<()> {
         let truth = files::read_volume(&case.join("wmh.nii.gz"))?;
         let affine = flair.geometry.affine;
         let inputs = Inputs::prepare(flair, Some(&t1), spacing).with_context(|| name.clone())?;
-        let planes = pipeline::predict_all(&inputs, &networks, &device, &on, 4, &mut |_| {});
+        let planes = pipeline::predict_all(&inputs, &networks, &device, &on, 1, &mut |_| {});
         let results: [(&'static str, Segmentation); 3] = [
             (
                 "networks + WM filter",
