@@ -115,16 +115,6 @@ impl Plane {
         }
         rescale_2d(&cropped, self.ry, self.rx, self.ny, self.nx)
     }
-
-    /// 1 inside the rescaled slice, 0 on padding (for masking the loss).
-    pub fn validity(&self) -> Vec<f32> {
-        let (ox, oy) = self.offsets();
-        let mut out = vec![0.0; self.px * self.py];
-        for r in oy..oy + self.ry {
-            out[r * self.px + ox..r * self.px + ox + self.rx].fill(1.0);
-        }
-        out
-    }
 }
 
 /// A normalised volume in canonical (RAS) order, cut into network-ready axial slices.
@@ -221,7 +211,6 @@ mod tests {
         let there = p.forward(&slice, -9.0);
         assert_eq!(there.iter().filter(|&&v| v == -9.0).count(), 256 - 130);
         assert_eq!(p.inverse(&there), slice);
-        assert_eq!(p.validity().iter().sum::<f32>(), 130.0);
     }
 
     #[test]
