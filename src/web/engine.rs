@@ -116,7 +116,15 @@ impl Engine {
             match Device::wgpu_options().init_with_setup_async().await {
                 Ok((d, setup)) => {
                     let info = setup.adapter.get_info();
-                    adapter = format!("{} ({:?})", info.name, info.device_type);
+                    // burn asks for the adapter's own limits, not WebGPU's defaults (128 MiB
+                    // per storage binding), so large volumes fit; show what was granted.
+                    let limits = setup.device.limits();
+                    adapter = format!(
+                        "{} ({:?}; storage binding up to {} MiB)",
+                        info.name,
+                        info.device_type,
+                        limits.max_storage_buffer_binding_size >> 20
+                    );
                     // A software adapter (SwiftShader) is slower than the CPU path.
                     if forced.is_none() && format!("{:?}", info.device_type) == "Cpu" {
                         backend = Backend::Cpu;

@@ -1,96 +1,167 @@
-//! The three-plane viewer: axial, coronal and sagittal canvases linked by a
-//! crosshair, with slice sliders, mouse wheel and arrow keys, window/level, overlay
-//! opacity and the WM-region contour. Pixels come from `crate::render`; the physical
-//! aspect (thick slices included) is kept through each canvas's CSS size.
+//! The three-plane viewer: axial, coronal and sagittal views side by side on one
+//! canvas, drawn by wgpu with `shaders/viewer.wgsl` (through WebGPU, or WebGL2 where
+//! the browser has no WebGPU). A crosshair links the views; sliders, the mouse wheel
+//! and arrow keys move through slices; window/level, overlay opacity and the
+//! WM-region contour are uniforms, so changing them only redraws.
+//!
+//! One canvas rather than three: wgpu's WebGL2 path presents to a single canvas per
+//! device, and one surface is also the cheaper path on WebGPU.
 
+use std::cell::RefCell;
 use std::rc::Rc;
 
-use leptos::html::Canvas;
+use leptos::html::{Canvas, Div};
 use leptos::prelude::*;
-use wasm_bindgen::{Clamped, JsCast};
-use web_sys::{CanvasRenderingContext2d, HtmlInputElement};
+use leptos::task::spawn_local;
+use web_sys::HtmlInputElement;
 
-use crate::render::{Display, Scene, View};
+use crate::render::gpu::{SliceRenderer, ViewTarget};
+use crate::render::{Display, Layout, Scene, VIEWS, View};
 
-/// Longest side of a view on screen, CSS pixels.
+/// Longest physical side of a view on screen, CSS pixels.
 const VIEW_PX: f64 = 300.0;
+/// Space between views, CSS pixels (the grid's column gap in `www/style.css`).
+const GAP_PX: f64 = 16.0;
 
-fn draw(canvas: &web_sys::HtmlCanvasElement, scene: &Scene, view: View, display: &Display) {
-    let pic = scene.render(view, display);
-    canvas.set_width(pic.width as u32);
-    canvas.set_height(pic.height as u32);
-    // CSSOM, not a style attribute: the Content-Security-Policy forbids inline styles.
-    let scale = VIEW_PX / pic.size_mm.0.max(pic.size_mm.1);
-    let style = web_sys::HtmlElement::style(canvas);
-    let _ = style.set_property("width", &format!("{:.0}px", pic.size_mm.0 * scale));
-    let _ = style.set_property("height", &format!("{:.0}px", pic.size_mm.1 * scale));
-    let Ok(Some(ctx)) = canvas.get_context("2d") else {
-        return;
-    };
-    let Ok(ctx) = ctx.dyn_into::<CanvasRenderingContext2d>() else {
-        return;
-    };
-    if let Ok(img) = web_sys::ImageData::new_with_u8_clamped_array_and_sh(
-        Clamped(&pic.rgba),
-        pic.width as u32,
-        pic.height as u32,
-    ) {
-        let _ = ctx.put_image_data(&img, 0.0, 0.0);
+/// The viewer's device and surface, with one upload target per view.
+struct Gpu {
+    surface: wgpu::Surface<'static>,
+    device: wgpu::Device,
+    queue: wgpu::Queue,
+    config: wgpu::SurfaceConfiguration,
+    renderer: SliceRenderer,
+    targets: Vec<ViewTarget>,
+    /// "WebGPU" or "WebGL2".
+    api: &'static str,
+}
+
+impl Gpu {
+    /// Opens a device on `canvas` (WebGPU when the browser has an adapter, else WebGL2)
+    /// with the adapter's own limits, so large slices fit.
+    async fn new(canvas: web_sys::HtmlCanvasElement, scene: &Scene) -> Result<Self, String> {
+        let (width, height) = (canvas.width(), canvas.height());
+        let instance = wgpu::util::new_instance_with_webgpu_detection(wgpu::InstanceDescriptor {
+            backends: wgpu::Backends::BROWSER_WEBGPU | wgpu::Backends::GL,
+            ..wgpu::InstanceDescriptor::new_without_display_handle()
+        })
+        .await;
+        let surface = instance
+            .create_surface(wgpu::SurfaceTarget::Canvas(canvas))
+            .map_err(|e| format!("no drawing surface: {e}"))?;
+        let adapter = instance
+            .request_adapter(&wgpu::RequestAdapterOptions {
+                compatible_surface: Some(&surface),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| format!("no graphics adapter (WebGPU or WebGL2): {e}"))?;
+        let api = match adapter.get_info().backend {
+            wgpu::Backend::BrowserWebGpu => "WebGPU",
+            _ => "WebGL2",
+        };
+        let limits = adapter.limits();
+        let largest = VIEWS
+            .iter()
+            .map(|&v| {
+                let (w, h) = scene.view_size(v);
+                w.max(h)
+            })
+            .max()
+            .unwrap_or(1);
+        if largest > limits.max_texture_dimension_2d as usize {
+            return Err(format!(
+                "slices of {largest} voxels exceed this {api} adapter's texture limit ({})",
+                limits.max_texture_dimension_2d
+            ));
+        }
+        let (device, queue) = adapter
+            .request_device(&wgpu::DeviceDescriptor {
+                label: Some("viewer"),
+                required_limits: limits,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| format!("{api} device: {e}"))?;
+        let caps = surface.get_capabilities(&adapter);
+        let mut config = surface
+            .get_default_config(&adapter, width, height)
+            .ok_or_else(|| format!("the {api} surface supports no format"))?;
+        // A plain format, so the shader's bytes are what the screen shows.
+        if let Some(&plain) = caps.formats.iter().find(|f| !f.is_srgb()) {
+            config.format = plain;
+        }
+        surface.configure(&device, &config);
+        let renderer = SliceRenderer::new(&device, config.format);
+        let targets = VIEWS
+            .iter()
+            .map(|&v| renderer.view_target(&device, scene.view_size(v)))
+            .collect();
+        Ok(Self {
+            surface,
+            device,
+            queue,
+            config,
+            renderer,
+            targets,
+            api,
+        })
+    }
+
+    /// Draws the three views at `cursor` into the canvas.
+    fn draw(&self, scene: &Scene, layout: &Layout, dpr: f64, cursor: [usize; 3], d: &Display) {
+        let frame = match self.surface.get_current_texture() {
+            wgpu::CurrentSurfaceTexture::Success(f)
+            | wgpu::CurrentSurfaceTexture::Suboptimal(f) => f,
+            _ => {
+                // Lost or outdated: reconfigure; the next change redraws.
+                self.surface.configure(&self.device, &self.config);
+                return;
+            }
+        };
+        let view = frame.texture.create_view(&Default::default());
+        for ((v, _), target) in layout.views.iter().zip(&self.targets) {
+            self.renderer
+                .upload(&self.queue, target, &scene.slice(*v, cursor), d);
+        }
+        let mut encoder = self.device.create_command_encoder(&Default::default());
+        {
+            let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
+                label: Some("viewer"),
+                color_attachments: &[Some(wgpu::RenderPassColorAttachment {
+                    view: &view,
+                    depth_slice: None,
+                    resolve_target: None,
+                    ops: wgpu::Operations {
+                        load: wgpu::LoadOp::Clear(wgpu::Color::WHITE),
+                        store: wgpu::StoreOp::Store,
+                    },
+                })],
+                depth_stencil_attachment: None,
+                timestamp_writes: None,
+                occlusion_query_set: None,
+                multiview_mask: None,
+            });
+            let (fw, fh) = (self.config.width as f32, self.config.height as f32);
+            for ((_, [x, y, w, h]), target) in layout.views.iter().zip(&self.targets) {
+                let px = |v: f64| (v * dpr).round() as f32;
+                let (x, y) = (px(*x).min(fw - 1.0), px(*y).min(fh - 1.0));
+                let rect = [x, y, px(*w).min(fw - x), px(*h).min(fh - y)];
+                self.renderer.draw(&mut pass, target, rect);
+            }
+        }
+        self.queue.submit([encoder.finish()]);
+        self.queue.present(frame);
     }
 }
 
-/// One plane: canvas, edge labels and slice slider.
+/// Slider, labels and caption under one view.
 #[component]
-fn Plane(
-    scene: Rc<Scene>,
-    view: View,
-    cursor: RwSignal<[usize; 3]>,
-    display: Memo<Display>,
-) -> impl IntoView {
-    let canvas = NodeRef::<Canvas>::new();
+fn PlaneControls(view: View, n: usize, cursor: RwSignal<[usize; 3]>) -> impl IntoView {
     let axis = view.axis();
-    let n = scene.dims[axis];
-    let s = scene.clone();
-    Effect::new(move |_| {
-        let d = display.get();
-        if let Some(c) = canvas.get() {
-            draw(&c, &s, view, &d);
-        }
-    });
-    let step = move |delta: i64| {
-        cursor.update(|c| c[axis] = (c[axis] as i64 + delta).clamp(0, n as i64 - 1) as usize);
-    };
-    let s = scene.clone();
-    let click = move |ev: web_sys::MouseEvent| {
-        let Some(c) = canvas.get() else { return };
-        let rect = c.get_bounding_client_rect();
-        let col = ((ev.client_x() as f64 - rect.left()) / rect.width() * c.width() as f64) as usize;
-        let row =
-            ((ev.client_y() as f64 - rect.top()) / rect.height() * c.height() as f64) as usize;
-        let col = col.min(c.width() as usize - 1);
-        let row = row.min(c.height() as usize - 1);
-        cursor.set(s.voxel_at(view, cursor.get_untracked(), col, row));
-    };
     let (left, right) = view.edge_labels();
     let name = view.name();
     view! {
         <figure class="plane" data-testid=format!("view-{name}")>
-            <div class="canvas-row">
-                <span class="edge">{left}</span>
-                <canvas node_ref=canvas tabindex="0"
-                    on:click=click
-                    on:wheel=move |ev: web_sys::WheelEvent| {
-                        ev.prevent_default();
-                        step(if ev.delta_y() > 0.0 { -1 } else { 1 });
-                    }
-                    on:keydown=move |ev: web_sys::KeyboardEvent| match ev.key().as_str() {
-                        "ArrowUp" | "ArrowRight" | "PageUp" => { ev.prevent_default(); step(1) }
-                        "ArrowDown" | "ArrowLeft" | "PageDown" => { ev.prevent_default(); step(-1) }
-                        _ => {}
-                    }
-                ></canvas>
-                <span class="edge">{right}</span>
-            </div>
             <input type="range" min="0" max=n - 1 data-testid=format!("slider-{name}")
                 prop:value=move || cursor.get()[axis].to_string()
                 on:input=move |ev| {
@@ -99,7 +170,11 @@ fn Plane(
                         cursor.update(|c| c[axis] = v.min(n - 1));
                     }
                 } />
-            <figcaption>{move || format!("{name} {}/{}", cursor.get()[axis] + 1, n)}</figcaption>
+            <figcaption>
+                <span class="edge">{left}</span>
+                <span>{move || format!("{name} {}/{}", cursor.get()[axis] + 1, n)}</span>
+                <span class="edge">{right}</span>
+            </figcaption>
         </figure>
     }
 }
@@ -117,8 +192,124 @@ pub fn Viewer(scene: Rc<Scene>, cursor: RwSignal<[usize; 3]>) -> impl IntoView {
         width: width.get(),
         opacity: opacity.get(),
         contour: contour.get(),
-        cursor: cursor.get(),
     });
+    // The view the keys move (the last one clicked or scrolled).
+    let active = RwSignal::new(View::Axial);
+    let layout = Rc::new(Layout::new(&scene, VIEW_PX, GAP_PX));
+    let dpr = web_sys::window().map_or(1.0, |w| w.device_pixel_ratio().max(1.0));
+    let canvas = NodeRef::<Canvas>::new();
+    let grid = NodeRef::<Div>::new();
+    let gpu: Rc<RefCell<Option<Gpu>>> = Rc::default();
+    let api = RwSignal::new("Starting the viewer…".to_string());
+    let ready = RwSignal::new(false);
+
+    // Size the canvas and the grid (CSSOM: the CSP forbids style attributes), then
+    // open the device once the canvas is in the page.
+    {
+        let (scene, layout, gpu) = (scene.clone(), layout.clone(), gpu.clone());
+        Effect::new(move |done: Option<()>| {
+            if done.is_some() {
+                return;
+            }
+            let (Some(c), Some(g)) = (canvas.get(), grid.get()) else {
+                return;
+            };
+            let (w, h) = layout.size;
+            c.set_width((w * dpr).round() as u32);
+            c.set_height((h * dpr).round() as u32);
+            let style = web_sys::HtmlElement::style(&c);
+            let _ = style.set_property("width", &format!("{w}px"));
+            let _ = style.set_property("height", &format!("{h}px"));
+            let columns: Vec<String> = layout
+                .views
+                .iter()
+                .map(|(_, r)| format!("{}px", r[2]))
+                .collect();
+            let _ = web_sys::HtmlElement::style(&g)
+                .set_property("grid-template-columns", &columns.join(" "));
+            let (scene, gpu) = (scene.clone(), gpu.clone());
+            spawn_local(async move {
+                match Gpu::new(c, &scene).await {
+                    Ok(g) => {
+                        api.set(format!("Drawn with {} (wgpu)", g.api));
+                        // Validation or device errors would otherwise leave a blank canvas.
+                        g.device.on_uncaptured_error(std::sync::Arc::new(move |e| {
+                            api.set(format!("Viewer error: {e}"))
+                        }));
+                        *gpu.borrow_mut() = Some(g);
+                        ready.set(true);
+                    }
+                    Err(e) => api.set(format!("Viewer unavailable: {e}")),
+                }
+            });
+        });
+    }
+    {
+        let (scene, layout, gpu) = (scene.clone(), layout.clone(), gpu.clone());
+        Effect::new(move |_| {
+            let (d, c) = (display.get(), cursor.get());
+            if ready.get()
+                && let Some(g) = gpu.borrow().as_ref()
+            {
+                g.draw(&scene, &layout, dpr, c, &d);
+            }
+        });
+    }
+
+    // Canvas point of a mouse event, in CSS pixels.
+    let point = move |ev: &web_sys::MouseEvent| {
+        let c = canvas.get()?;
+        let rect = c.get_bounding_client_rect();
+        Some((
+            ev.client_x() as f64 - rect.left(),
+            ev.client_y() as f64 - rect.top(),
+        ))
+    };
+    let step = {
+        let dims = scene.dims;
+        move |view: View, delta: i64| {
+            let axis = view.axis();
+            cursor.update(|c| {
+                c[axis] = (c[axis] as i64 + delta).clamp(0, dims[axis] as i64 - 1) as usize
+            });
+        }
+    };
+    let click = {
+        let (scene, layout) = (scene.clone(), layout.clone());
+        move |ev: web_sys::MouseEvent| {
+            let Some((view, fx, fy)) = point(&ev).and_then(|(x, y)| layout.hit(x, y)) else {
+                return;
+            };
+            let (w, h) = scene.view_size(view);
+            let col = ((fx * w as f64) as usize).min(w - 1);
+            let row = ((fy * h as f64) as usize).min(h - 1);
+            active.set(view);
+            cursor.set(scene.voxel_at(view, cursor.get_untracked(), col, row));
+        }
+    };
+    let wheel = {
+        let layout = layout.clone();
+        move |ev: web_sys::WheelEvent| {
+            let Some((view, _, _)) = point(&ev).and_then(|(x, y)| layout.hit(x, y)) else {
+                return;
+            };
+            ev.prevent_default();
+            active.set(view);
+            step(view, if ev.delta_y() > 0.0 { -1 } else { 1 });
+        }
+    };
+    let keys = move |ev: web_sys::KeyboardEvent| match ev.key().as_str() {
+        "ArrowUp" | "ArrowRight" | "PageUp" => {
+            ev.prevent_default();
+            step(active.get_untracked(), 1)
+        }
+        "ArrowDown" | "ArrowLeft" | "PageDown" => {
+            ev.prevent_default();
+            step(active.get_untracked(), -1)
+        }
+        _ => {}
+    };
+
     let range = level0 + width0;
     let slider = move |sig: RwSignal<f32>, max: f32, id: &'static str, label: &'static str| {
         view! {
@@ -132,6 +323,10 @@ pub fn Viewer(scene: Rc<Scene>, cursor: RwSignal<[usize; 3]>) -> impl IntoView {
             </label>
         }
     };
+    let controls: Vec<_> = VIEWS
+        .iter()
+        .map(|&v| view! { <PlaneControls view=v n=scene.dims[v.axis()] cursor=cursor /> })
+        .collect();
     view! {
         <div class="viewer" data-testid="viewer">
             <div class="controls">
@@ -147,11 +342,12 @@ pub fn Viewer(scene: Rc<Scene>, cursor: RwSignal<[usize; 3]>) -> impl IntoView {
                         } />
                     " white-matter contour"
                 </label>
+                <span class="viewer-api" data-testid="viewer-api">{move || api.get()}</span>
             </div>
-            <div class="planes">
-                <Plane scene=scene.clone() view=View::Axial cursor=cursor display=display />
-                <Plane scene=scene.clone() view=View::Coronal cursor=cursor display=display />
-                <Plane scene=scene.clone() view=View::Sagittal cursor=cursor display=display />
+            <div class="planes" node_ref=grid>
+                <canvas node_ref=canvas tabindex="0" data-testid="viewer-canvas"
+                    on:click=click on:wheel=wheel on:keydown=keys></canvas>
+                {controls}
             </div>
         </div>
     }

@@ -43,12 +43,42 @@ function dice(a, b) {
   return na + nb === 0 ? 1 : (2 * inter) / (na + nb);
 }
 
+// Counts what the viewer's canvas shows on screen (a real screenshot, decoded in the
+// page without any network): red WMH overlay, yellow WM contour and grey image pixels.
+async function viewerPixels(page) {
+  const png = await page.locator("[data-testid=viewer-canvas]").screenshot();
+  return page.evaluate(async (b64) => {
+    const bin = atob(b64);
+    const bytes = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+    const bmp = await createImageBitmap(new Blob([bytes], { type: "image/png" }));
+    const ctx = new OffscreenCanvas(bmp.width, bmp.height).getContext("2d");
+    ctx.drawImage(bmp, 0, 0);
+    const d = ctx.getImageData(0, 0, bmp.width, bmp.height).data;
+    let red = 0, yellow = 0, grey = 0;
+    for (let i = 0; i < d.length; i += 4) {
+      const [r, g, b] = [d[i], d[i + 1], d[i + 2]];
+      if (r - g > 80 && Math.abs(g - b) < 12) red++;
+      else if (r > 200 && g > 160 && b < 60) yellow++;
+      else if (Math.abs(r - g) < 3 && Math.abs(g - b) < 3 && r > 15 && r < 240) grey++;
+    }
+    return { red, yellow, grey, width: bmp.width, height: bmp.height };
+  }, png.toString("base64"));
+}
+async function setControl(page, id, value) {
+  await page.$eval(`[data-testid=${id}]`, (el, v) => {
+    if (el.type === "checkbox") { el.checked = v; el.dispatchEvent(new Event("change", { bubbles: true })); }
+    else { el.value = String(v); el.dispatchEvent(new Event("input", { bubbles: true })); }
+  }, value);
+  await page.waitForTimeout(300);
+}
+
 const failures = [];
 const check = (ok, what) => { console.log(`${ok ? "ok  " : "FAIL"} ${what}`); if (!ok) failures.push(what); };
 const shots = process.env.WMH_SCREENSHOT_DIR || "target/screenshots";
 fs.mkdirSync(shots, { recursive: true });
 
-async function scenario(name, extraArgs, query, expectBackend) {
+async function scenario(name, extraArgs, query, expectBackend, expectViewer) {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), "wmh-chromium-"));
   const browser = await chromium.launchPersistentContext(profile, {
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
@@ -83,7 +113,26 @@ async function scenario(name, extraArgs, query, expectBackend) {
   await page.click("[data-testid=example]");
   const text = await waitResult("example");
   check(/\d+ lesions, [\d.]+ mL/.test(text), `${name}: example shows lesion count and volume`);
+  // The viewer: drawn by wgpu on the expected API, with the overlay and contour on
+  // screen, and redrawn when a uniform changes.
+  await page.waitForFunction(() => /Drawn with|unavailable/.test(document.querySelector("[data-testid=viewer-api]")?.textContent), null, { timeout: 60_000 });
+  const api = await page.textContent("[data-testid=viewer-api]");
+  check(api.includes(`Drawn with ${expectViewer}`), `${name}: viewer says "${api}"`);
+  const px = await viewerPixels(page);
+  console.log(`  ${name} viewer pixels: ${JSON.stringify(px)}`);
+  check(px.red > 20 && px.yellow > 20 && px.grey > 2000, `${name}: viewer shows image, WMH overlay and WM contour`);
   await page.screenshot({ path: path.join(shots, `${name}-example.png`), fullPage: true });
+  await setControl(page, "opacity", 0);
+  await setControl(page, "contour", false);
+  const bare = await viewerPixels(page);
+  check(bare.red === 0 && bare.yellow === 0 && bare.grey > 2000, `${name}: overlay and contour off leave the bare image (${JSON.stringify(bare)})`);
+  await setControl(page, "opacity", 0.6);
+  await setControl(page, "contour", true);
+  const before = await page.textContent("[data-testid=view-axial] figcaption");
+  await page.locator("[data-testid=viewer-canvas]").focus();
+  await page.keyboard.press("ArrowUp");
+  const after = await page.textContent("[data-testid=view-axial] figcaption");
+  check(before !== after, `${name}: arrow key moves the axial slice ("${before}" -> "${after}")`);
   const exampleMask = await downloadMask(path.join(profile, "example-mask.nii.gz"));
   if (process.env.WMH_CLI_EXAMPLE_MASK) {
     const d = dice(voxels(exampleMask), voxels(process.env.WMH_CLI_EXAMPLE_MASK));
@@ -123,8 +172,11 @@ async function scenario(name, extraArgs, query, expectBackend) {
 }
 
 try {
-  await scenario("cpu", ["--disable-gpu"], "", "CPU");
-  await scenario("webgpu", ["--enable-unsafe-webgpu", "--enable-features=Vulkan", "--use-angle=swiftshader"], "?backend=webgpu", "WebGPU");
+  // No WebGPU: networks on the CPU, viewer on WebGL2 (SwiftShader's GL in headless).
+  await scenario("cpu", ["--use-angle=swiftshader", "--enable-unsafe-swiftshader"], "", "CPU", "WebGL2");
+  // WebGPU on SwiftShader; --use-vulkan=swiftshader lets a WebGPU canvas present
+  // in headless mode (without it the compute works but the canvas stays blank).
+  await scenario("webgpu", ["--enable-unsafe-webgpu", "--enable-features=Vulkan", "--use-angle=swiftshader", "--use-vulkan=swiftshader"], "?backend=webgpu", "WebGPU", "WebGPU");
 } catch (e) {
   failures.push(String(e?.stack || e));
   console.log(e);
