@@ -6,6 +6,7 @@ use anyhow::Result;
 
 use crate::model::UNetConfig;
 use crate::pipeline::Task;
+use crate::train::data::HEAD_SUFFIX;
 use crate::train::{self, TrainConfig};
 
 use super::Backend;
@@ -94,11 +95,18 @@ fn default_split(task: Task) -> (Vec<String>, Vec<String>) {
             s(&["openms-patient19", "simvent-105465"]),
         ),
         Task::Wm => {
+            // Each brain as stored (skull-stripped) and wrapped in a synthetic head.
+            let both = |names: Vec<String>| -> Vec<String> {
+                names
+                    .into_iter()
+                    .flat_map(|n| [format!("{n}{HEAD_SUFFIX}"), n])
+                    .collect()
+            };
             let mut train: Vec<String> = (1..=12).map(|i| format!("tissue/mass-{i:02}")).collect();
             train.push("mni152".into());
             (
-                train,
-                (13..=15).map(|i| format!("tissue/mass-{i:02}")).collect(),
+                both(train),
+                both((13..=15).map(|i| format!("tissue/mass-{i:02}")).collect()),
             )
         }
     }

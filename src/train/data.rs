@@ -8,6 +8,7 @@ use rand::RngExt;
 use rand::rngs::StdRng;
 
 use super::augment::{self, Intensity, Warp};
+use super::head;
 use crate::pipeline::{SliceStack, Task};
 use crate::volume::{Reorientation, Volume, foreground_mask};
 
@@ -43,7 +44,11 @@ struct Source {
     classify: fn(f32) -> Option<bool>,
 }
 
+/// Suffix of a WM case name that wraps the skull-stripped brain in a synthetic head.
+pub const HEAD_SUFFIX: &str = "+head";
+
 fn source(data: &Path, task: Task, name: &str) -> Source {
+    let name = name.strip_suffix(HEAD_SUFFIX).unwrap_or(name);
     match (task, name) {
         (Task::Wmh, _) => Source {
             image: data.join("flair").join(name).join("flair.nii.gz"),
@@ -69,10 +74,10 @@ fn source(data: &Path, task: Task, name: &str) -> Source {
 
 impl Case {
     /// Loads a case for `task`: WMH cases are `flair/` folder names; WM cases are
-    /// `tissue/<name>` or `mni152`.
+    /// `tissue/<name>` or `mni152`, with [`HEAD_SUFFIX`] for the brain in a synthetic head.
     pub fn load(data: &Path, task: Task, name: &str, spacing_mm: f64) -> Result<Self> {
         let src = source(data, task, name);
-        let image = read(&src.image)?;
+        let mut image = read(&src.image)?;
         let label = read(&src.label)?;
         if image.dims != label.dims {
             bail!(
@@ -80,6 +85,21 @@ impl Case {
                 label.dims,
                 image.dims
             );
+        }
+        if task == Task::Wm && name.ends_with(HEAD_SUFFIX) {
+            let wm: Vec<f32> = (image.data.iter().zip(&label.data))
+                .filter(|&(_, &l)| (src.classify)(l) == Some(true))
+                .map(|(&v, _)| v)
+                .collect();
+            if wm.is_empty() {
+                bail!("{name}: no white matter to scale a synthetic head to");
+            }
+            let level = crate::volume::percentile(&wm, 50.0);
+            let seed = name
+                .bytes()
+                .fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(b.into()));
+            let spacing = image.geometry.voxel_sizes();
+            head::wrap_in_head(&mut image.data, image.dims, spacing, level, seed);
         }
         let reorient = Reorientation::to_ras(&image.geometry.affine, image.dims);
         let stack = SliceStack::new(&image.data, &image, &reorient, spacing_mm);

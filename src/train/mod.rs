@@ -7,6 +7,7 @@
 
 pub mod augment;
 pub mod data;
+pub mod head;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -134,8 +134,10 @@ impl Engine {
                     }
                 }
                 Err(e) if forced.is_none() => {
+                    // The browser has WebGPU but no adapter (blocklisted or disabled GPU).
+                    web_sys::console::info_1(&format!("WebGPU unavailable: {e}").into());
                     backend = Backend::Cpu;
-                    adapter = format!("CPU (WebGPU unavailable: {e})");
+                    adapter = "CPU (WebGPU has no adapter here)".to_string();
                 }
                 Err(e) => return Err(format!("WebGPU: {e}")),
             }
