@@ -6,7 +6,6 @@ use anyhow::Result;
 
 use crate::model::UNetConfig;
 use crate::pipeline::Task;
-use crate::train::data::HEAD_SUFFIX;
 use crate::train::{self, TrainConfig};
 
 use super::Backend;
@@ -62,7 +61,8 @@ pub struct Args {
     /// In-plane spacing of the network input (mm).
     #[arg(long, default_value_t = 1.0)]
     spacing: f64,
-    /// Training cases (default: the task's standard split).
+    /// Training cases (default: the task's standard split). For `--task wm`, a `+head`
+    /// suffix (e.g. `tissue/mass-01+head`) wraps the skull-stripped brain in a synthetic head.
     #[arg(long, value_delimiter = ',')]
     train: Option<Vec<String>>,
     /// Validation cases (default: the task's standard split).
@@ -95,18 +95,13 @@ fn default_split(task: Task) -> (Vec<String>, Vec<String>) {
             s(&["openms-patient19", "simvent-105465"]),
         ),
         Task::Wm => {
-            // Each brain as stored (skull-stripped) and wrapped in a synthetic head.
-            let both = |names: Vec<String>| -> Vec<String> {
-                names
-                    .into_iter()
-                    .flat_map(|n| [format!("{n}{HEAD_SUFFIX}"), n])
-                    .collect()
-            };
+            // Skull-stripped brains only. Adding each as `<name>+head` (wrapped in a
+            // synthetic head) was tried and not adopted; see weights/MODEL_CARD.md.
             let mut train: Vec<String> = (1..=12).map(|i| format!("tissue/mass-{i:02}")).collect();
             train.push("mni152".into());
             (
-                both(train),
-                both((13..=15).map(|i| format!("tissue/mass-{i:02}")).collect()),
+                train,
+                (13..=15).map(|i| format!("tissue/mass-{i:02}")).collect(),
             )
         }
     }
