@@ -9,6 +9,7 @@ pub mod model;
 pub mod phantom;
 pub mod pipeline;
 pub mod render;
+pub mod tissue;
 pub mod volume;
 
 #[cfg(not(target_arch = "wasm32"))]

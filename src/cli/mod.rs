@@ -8,6 +8,7 @@ mod evaluate;
 mod example;
 mod files;
 mod segment;
+mod tissue;
 mod train;
 mod validate;
 
@@ -42,6 +43,8 @@ enum Command {
     Example(example::Args),
     /// Score weights on labelled cases: networks with and without the WM filter, and a baseline.
     Validate(validate::Args),
+    /// Classify a T1 into CSF, grey and white matter (FAST-like), optionally scored.
+    Tissue(tissue::Args),
 }
 
 /// Where the networks run.
@@ -104,6 +107,7 @@ pub fn main() -> ExitCode {
         Command::Evaluate(args) => evaluate::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Train(args) => train::run(args),
+        Command::Tissue(args) => tissue::run(args),
         Command::Example(args) => example::run(args),
         Command::Validate(args) => validate::run(args),
     };

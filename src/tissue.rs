@@ -1,0 +1,494 @@
+//! A FAST-like three-class tissue classifier for T1 (CSF, grey matter, white matter),
+//! the stand-in for FSL FAST that gives the WM network its training labels.
+//!
+//! As in FAST (Zhang et al., IEEE TMI 2001): a Gaussian intensity model per class on
+//! log intensities inside a brain mask, a smooth multiplicative bias field (here a
+//! low-order polynomial, fitted to the residual between each voxel and its expected
+//! class mean), and a Markov random field prior that favours the classes of the six
+//! face neighbours (mean-field updates). Classes are ordered by mean: on T1, CSF is
+//! darkest and WM brightest.
+
+use thiserror::Error;
+
+/// Why a T1 could not be classified.
+#[derive(Debug, Error, PartialEq)]
+pub enum TissueError {
+    /// Too few voxels in the mask to fit three classes.
+    #[error("only {0} voxels inside the brain mask: too few to fit three tissue classes")]
+    TooSmall(usize),
+    /// The image and mask sizes disagree (a caller bug).
+    #[error("image has {image} voxels but the mask {mask}")]
+    Mismatch {
+        /// Image voxels.
+        image: usize,
+        /// Mask voxels.
+        mask: usize,
+    },
+}
+
+/// Settings of the classifier.
+#[derive(Debug, Clone, Copy)]
+pub struct TissueOptions {
+    /// EM iterations.
+    pub iterations: usize,
+    /// Strength of the neighbourhood prior (0: none).
+    pub mrf_beta: f32,
+    /// Degree of the polynomial bias field (0: no bias correction).
+    pub bias_degree: usize,
+}
+
+impl Default for TissueOptions {
+    fn default() -> Self {
+        Self {
+            iterations: 12,
+            mrf_beta: 0.3,
+            bias_degree: 2,
+        }
+    }
+}
+
+/// Label values in the output (0 outside the mask).
+pub const CSF: u8 = 1;
+/// Grey matter.
+pub const GM: u8 = 2;
+/// White matter.
+pub const WM: u8 = 3;
+
+/// A classified T1.
+#[derive(Debug, Clone)]
+pub struct Tissue {
+    /// 0 outside the mask, else [`CSF`], [`GM`] or [`WM`], per voxel.
+    pub labels: Vec<u8>,
+    /// Class means of the bias-corrected intensities (CSF, GM, WM), image units.
+    pub means: [f32; 3],
+}
+
+/// The brain mask: the non-zero voxels when the T1 is skull-stripped (at least a fifth
+/// of the volume is exactly zero), else `None` (the caller must supply one).
+pub fn stripped_brain_mask(image: &[f32]) -> Option<Vec<bool>> {
+    let zeros = image.iter().filter(|&&v| v == 0.0).count();
+    (zeros * 5 >= image.len()).then(|| image.iter().map(|&v| v > 0.0).collect())
+}
+
+/// One-dimensional k-means on `y` from the starting `means` (sorted on return).
+pub fn kmeans_1d(y: &[f32], mut means: [f32; 3], iterations: usize) -> [f32; 3] {
+    for _ in 0..iterations {
+        let mut sum = [0.0f64; 3];
+        let mut n = [0usize; 3];
+        for &v in y {
+            let k = nearest(&means, v);
+            sum[k] += v as f64;
+            n[k] += 1;
+        }
+        for k in 0..3 {
+            if n[k] > 0 {
+                means[k] = (sum[k] / n[k] as f64) as f32;
+            }
+        }
+    }
+    means.sort_by(f32::total_cmp);
+    means
+}
+
+fn nearest(means: &[f32; 3], v: f32) -> usize {
+    (0..3)
+        .min_by(|&a, &b| (v - means[a]).abs().total_cmp(&(v - means[b]).abs()))
+        .unwrap_or(0)
+}
+
+/// Monomials x^a y^b z^c with a + b + c <= `degree`, as exponent triples.
+pub fn monomials(degree: usize) -> Vec<[u32; 3]> {
+    let mut out = Vec::new();
+    for a in 0..=degree as u32 {
+        for b in 0..=degree as u32 - a {
+            for c in 0..=degree as u32 - a - b {
+                out.push([a, b, c]);
+            }
+        }
+    }
+    out
+}
+
+fn basis(p: [f32; 3], terms: &[[u32; 3]], out: &mut [f64]) {
+    for (o, t) in out.iter_mut().zip(terms) {
+        *o = (p[0].powi(t[0] as i32) * p[1].powi(t[1] as i32) * p[2].powi(t[2] as i32)) as f64;
+    }
+}
+
+/// Solves the symmetric positive-definite system `a x = b` (row-major `n x n`) by
+/// Cholesky, with a tiny ridge so a rank-deficient basis still gives an answer.
+pub fn solve_spd(a: &[f64], b: &[f64]) -> Vec<f64> {
+    let n = b.len();
+    let trace = (0..n).map(|i| a[i * n + i]).sum::<f64>() / n.max(1) as f64;
+    let mut l = vec![0.0; n * n];
+    for i in 0..n {
+        for j in 0..=i {
+            let mut s = a[i * n + j] + if i == j { 1e-9 * trace.max(1e-30) } else { 0.0 };
+            for k in 0..j {
+                s -= l[i * n + k] * l[j * n + k];
+            }
+            l[i * n + j] = if i == j {
+                s.max(1e-300).sqrt()
+            } else {
+                s / l[j * n + j]
+            };
+        }
+    }
+    let mut y = vec![0.0; n];
+    for i in 0..n {
+        let s: f64 = (0..i).map(|k| l[i * n + k] * y[k]).sum();
+        y[i] = (b[i] - s) / l[i * n + i];
+    }
+    let mut x = vec![0.0; n];
+    for i in (0..n).rev() {
+        let s: f64 = (i + 1..n).map(|k| l[k * n + i] * x[k]).sum();
+        x[i] = (y[i] - s) / l[i * n + i];
+    }
+    x
+}
+
+/// Least-squares polynomial of `degree` through (`points`, `values`) with `weights`,
+/// evaluated back at the points; points are in [-1, 1]^3.
+pub fn fit_polynomial(
+    points: &[[f32; 3]],
+    values: &[f32],
+    weights: &[f32],
+    degree: usize,
+) -> Vec<f32> {
+    let terms = monomials(degree);
+    let m = terms.len();
+    let mut ata = vec![0.0f64; m * m];
+    let mut atb = vec![0.0f64; m];
+    let mut row = vec![0.0f64; m];
+    // Every third point is plenty for a smooth field and keeps this cheap.
+    for ((p, &v), &w) in points.iter().zip(values).zip(weights).step_by(3) {
+        basis(*p, &terms, &mut row);
+        for i in 0..m {
+            atb[i] += w as f64 * row[i] * v as f64;
+            for j in 0..=i {
+                ata[i * m + j] += w as f64 * row[i] * row[j];
+            }
+        }
+    }
+    for i in 0..m {
+        for j in i + 1..m {
+            ata[i * m + j] = ata[j * m + i];
+        }
+    }
+    let coef = solve_spd(&ata, &atb);
+    points
+        .iter()
+        .map(|p| {
+            basis(*p, &terms, &mut row);
+            row.iter().zip(&coef).map(|(r, c)| r * c).sum::<f64>() as f32
+        })
+        .collect()
+}
+
+/// Classifies the voxels of `image` (dims `dims`) inside `mask` into CSF, GM and WM.
+pub fn classify(
+    image: &[f32],
+    dims: [usize; 3],
+    mask: &[bool],
+    opts: &TissueOptions,
+) -> Result<Tissue, TissueError> {
+    if image.len() != mask.len() {
+        return Err(TissueError::Mismatch {
+            image: image.len(),
+            mask: mask.len(),
+        });
+    }
+    let voxels: Vec<usize> = (0..image.len())
+        .filter(|&i| mask[i] && image[i] > 0.0 && image[i].is_finite())
+        .collect();
+    if voxels.len() < 1000 {
+        return Err(TissueError::TooSmall(voxels.len()));
+    }
+    let n = voxels.len();
+    let y: Vec<f32> = voxels.iter().map(|&i| image[i].ln()).collect();
+    // Mask position of each voxel, for neighbour lookups.
+    let mut at = vec![u32::MAX; image.len()];
+    for (p, &i) in voxels.iter().enumerate() {
+        at[i] = p as u32;
+    }
+    let [nx, ny, nz] = dims;
+    let coords = |i: usize| (i % nx, (i / nx) % ny, i / (nx * ny));
+    let neighbours: Vec<[u32; 6]> = voxels
+        .iter()
+        .map(|&i| {
+            let (x, yy, z) = coords(i);
+            let get = |ok: bool, j: usize| if ok { at[j] } else { u32::MAX };
+            [
+                get(x > 0, i.wrapping_sub(1)),
+                get(x + 1 < nx, i + 1),
+                get(yy > 0, i.wrapping_sub(nx)),
+                get(yy + 1 < ny, i + nx),
+                get(z > 0, i.wrapping_sub(nx * ny)),
+                get(z + 1 < nz, i + nx * ny),
+            ]
+        })
+        .collect();
+    let points: Vec<[f32; 3]> = voxels
+        .iter()
+        .map(|&i| {
+            let (x, yy, z) = coords(i);
+            let s = |v: usize, len: usize| 2.0 * v as f32 / (len.max(2) - 1) as f32 - 1.0;
+            [s(x, nx), s(yy, ny), s(z, nz)]
+        })
+        .collect();
+
+    let pct = |q: f64| crate::volume::percentile(&y, q);
+    let mut mean = kmeans_1d(&y, [pct(5.0), pct(40.0), pct(80.0)], 15);
+    let mut var = [0.0f32; 3];
+    {
+        let mut s = [0.0f64; 3];
+        let mut c = [0usize; 3];
+        for &v in &y {
+            let k = nearest(&mean, v);
+            s[k] += ((v - mean[k]) as f64).powi(2);
+            c[k] += 1;
+        }
+        for k in 0..3 {
+            var[k] = (s[k] / c[k].max(1) as f64).max(1e-6) as f32;
+        }
+    }
+    let mut bias = vec![0.0f32; n];
+    let mut post = vec![[1.0f32 / 3.0; 3]; n];
+    for it in 0..opts.iterations {
+        // E-step with the mean-field neighbourhood prior from the previous posteriors.
+        let beta = if it == 0 { 0.0 } else { opts.mrf_beta };
+        let previous = post.clone();
+        for p in 0..n {
+            let r = y[p] - bias[p];
+            let mut prior = [0.0f32; 3];
+            for &q in &neighbours[p] {
+                if q != u32::MAX {
+                    for k in 0..3 {
+                        prior[k] += previous[q as usize][k];
+                    }
+                }
+            }
+            let mut w = [0.0f32; 3];
+            for k in 0..3 {
+                let d = r - mean[k];
+                w[k] = (beta * prior[k] - d * d / (2.0 * var[k]) - 0.5 * var[k].ln()).min(80.0);
+            }
+            let top = w.iter().copied().fold(f32::MIN, f32::max);
+            let e = w.map(|v| (v - top).exp());
+            let sum: f32 = e.iter().sum();
+            post[p] = e.map(|v| v / sum);
+        }
+        // M-step: class means and variances of the bias-corrected log intensities.
+        let mut s0 = [0.0f64; 3];
+        let mut s1 = [0.0f64; 3];
+        for p in 0..n {
+            let r = (y[p] - bias[p]) as f64;
+            for k in 0..3 {
+                s0[k] += post[p][k] as f64;
+                s1[k] += post[p][k] as f64 * r;
+            }
+        }
+        for k in 0..3 {
+            mean[k] = (s1[k] / s0[k].max(1e-9)) as f32;
+        }
+        let mut s2 = [0.0f64; 3];
+        for p in 0..n {
+            let r = y[p] - bias[p];
+            for k in 0..3 {
+                s2[k] += post[p][k] as f64 * ((r - mean[k]) as f64).powi(2);
+            }
+        }
+        for k in 0..3 {
+            var[k] = (s2[k] / s0[k].max(1e-9)).max(1e-6) as f32;
+        }
+        // Bias: a smooth field through what the class model leaves unexplained,
+        // weighted by how sure the model is (sum of posterior / variance).
+        if opts.bias_degree > 0 {
+            let mut residual = Vec::with_capacity(n);
+            let mut weight = Vec::with_capacity(n);
+            for p in 0..n {
+                let expected: f32 = (0..3).map(|k| post[p][k] * mean[k]).sum();
+                residual.push(y[p] - expected);
+                weight.push((0..3).map(|k| post[p][k] / var[k]).sum::<f32>());
+            }
+            bias = fit_polynomial(&points, &residual, &weight, opts.bias_degree);
+            let centre = bias.iter().map(|&b| b as f64).sum::<f64>() / n as f64;
+            for b in &mut bias {
+                *b -= centre as f32;
+            }
+        }
+    }
+    let mut order = [0usize, 1, 2];
+    order.sort_by(|&a, &b| mean[a].total_cmp(&mean[b]));
+    let mut labels = vec![0u8; image.len()];
+    for (p, &i) in voxels.iter().enumerate() {
+        let k = (0..3)
+            .max_by(|&a, &b| post[p][a].total_cmp(&post[p][b]))
+            .unwrap_or(0);
+        labels[i] = [CSF, GM, WM][order.iter().position(|&o| o == k).unwrap_or(0)];
+    }
+    Ok(Tissue {
+        labels,
+        means: order.map(|k| mean[k].exp()),
+    })
+}
+
+/// Dice overlap of label `class` between two label volumes.
+pub fn class_dice(a: &[u8], b: &[u8], class: u8) -> f64 {
+    let (mut inter, mut na, mut nb) = (0usize, 0usize, 0usize);
+    for (&x, &y) in a.iter().zip(b) {
+        let (x, y) = (x == class, y == class);
+        inter += usize::from(x && y);
+        na += usize::from(x);
+        nb += usize::from(y);
+    }
+    if na + nb == 0 {
+        1.0
+    } else {
+        2.0 * inter as f64 / (na + nb) as f64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::volume::index;
+
+    /// A synthetic brain for tests: nested ellipsoids of CSF (outer shell and a central
+    /// ventricle), GM and WM, under a smooth bias field with noise.
+    fn synthetic_brain(dims: [usize; 3], bias: f32, noise: f32, seed: u64) -> (Vec<f32>, Vec<u8>) {
+        let mut image = vec![0.0f32; dims.iter().product()];
+        let mut truth = vec![0u8; image.len()];
+        let mut state = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let mut uniform = move || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((state >> 33) as f32) / (1u64 << 31) as f32
+        };
+        let c = dims.map(|d| d as f32 / 2.0);
+        for z in 0..dims[2] {
+            for y in 0..dims[1] {
+                for x in 0..dims[0] {
+                    let r = |s: f32| {
+                        (((x as f32 - c[0]) / (c[0] * s)).powi(2)
+                            + ((y as f32 - c[1]) / (c[1] * s)).powi(2)
+                            + ((z as f32 - c[2]) / (c[2] * s)).powi(2))
+                        .sqrt()
+                    };
+                    let class = if r(0.9) >= 1.0 {
+                        0
+                    } else if r(0.9) > 0.9 || r(0.15) < 1.0 {
+                        CSF
+                    } else if r(0.9) > 0.7 {
+                        GM
+                    } else {
+                        WM
+                    };
+                    let i = index(dims, x, y, z);
+                    truth[i] = class;
+                    if class > 0 {
+                        let level = [0.0, 30.0, 70.0, 110.0][class as usize];
+                        let field = 1.0 + bias * (x as f32 / dims[0] as f32 - 0.5);
+                        // Sum of uniforms: roughly Gaussian noise.
+                        let g = (0..4).map(|_| uniform()).sum::<f32>() - 2.0;
+                        image[i] = (level * field + noise * g).max(1.0);
+                    }
+                }
+            }
+        }
+        (image, truth)
+    }
+
+    #[test]
+    fn kmeans_finds_three_clusters() {
+        let y: Vec<f32> = (0..300)
+            .map(|i| [1.0, 5.0, 9.0][i % 3] + (i % 7) as f32 * 0.01)
+            .collect();
+        let m = kmeans_1d(&y, [0.0, 4.0, 6.0], 20);
+        assert!(
+            (m[0] - 1.03).abs() < 0.05 && (m[1] - 5.03).abs() < 0.05 && (m[2] - 9.03).abs() < 0.05
+        );
+    }
+
+    #[test]
+    fn monomials_count_matches_degree() {
+        assert_eq!(monomials(0).len(), 1);
+        assert_eq!(monomials(2).len(), 10);
+        assert_eq!(monomials(3).len(), 20);
+    }
+
+    #[test]
+    fn cholesky_solves_a_small_system() {
+        let a = [4.0, 2.0, 0.0, 2.0, 5.0, 1.0, 0.0, 1.0, 3.0];
+        let x = solve_spd(&a, &[2.0, 3.0, 4.0]);
+        let b: Vec<f64> = (0..3)
+            .map(|i| (0..3).map(|j| a[i * 3 + j] * x[j]).sum())
+            .collect();
+        for (got, want) in b.iter().zip([2.0, 3.0, 4.0]) {
+            assert!((got - want).abs() < 1e-6);
+        }
+    }
+
+    #[test]
+    fn polynomial_fit_recovers_a_quadratic_field() {
+        let mut points = Vec::new();
+        let mut values = Vec::new();
+        for i in 0..9 {
+            for j in 0..9 {
+                for k in 0..9 {
+                    let p = [
+                        i as f32 / 4.0 - 1.0,
+                        j as f32 / 4.0 - 1.0,
+                        k as f32 / 4.0 - 1.0,
+                    ];
+                    values.push(0.3 + 0.2 * p[0] - 0.1 * p[1] * p[2] + 0.05 * p[2] * p[2]);
+                    points.push(p);
+                }
+            }
+        }
+        let fit = fit_polynomial(&points, &values, &vec![1.0; values.len()], 2);
+        let worst = fit
+            .iter()
+            .zip(&values)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f32::max);
+        assert!(worst < 1e-4, "fit error {worst}");
+    }
+
+    #[test]
+    fn classifies_a_biased_noisy_phantom() {
+        let dims = [48, 56, 40];
+        let (image, truth) = synthetic_brain(dims, 0.4, 6.0, 3);
+        let mask: Vec<bool> = truth.iter().map(|&t| t > 0).collect();
+        let t = classify(&image, dims, &mask, &TissueOptions::default()).unwrap();
+        let wm = class_dice(&t.labels, &truth, WM);
+        let gm = class_dice(&t.labels, &truth, GM);
+        assert!(wm > 0.95 && gm > 0.9, "WM Dice {wm:.3}, GM Dice {gm:.3}");
+        // Without bias correction the 40 % field across x costs accuracy.
+        let flat = TissueOptions {
+            bias_degree: 0,
+            ..TissueOptions::default()
+        };
+        let t0 = classify(&image, dims, &mask, &flat).unwrap();
+        assert!(class_dice(&t0.labels, &truth, WM) < wm);
+    }
+
+    #[test]
+    fn refuses_an_empty_mask() {
+        let image = vec![1.0f32; 1000];
+        let mask = vec![false; 1000];
+        assert_eq!(
+            classify(&image, [10, 10, 10], &mask, &TissueOptions::default()).unwrap_err(),
+            TissueError::TooSmall(0)
+        );
+    }
+
+    #[test]
+    fn stripped_mask_needs_a_zero_background() {
+        assert!(stripped_brain_mask(&[0.0, 0.0, 1.0, 2.0]).is_some());
+        assert!(stripped_brain_mask(&[1.0; 10]).is_none());
+    }
+}
