@@ -4,6 +4,7 @@
 //! pure core (`volume`, `pipeline`, `metrics`).
 
 mod bench;
+mod curves;
 mod evaluate;
 mod example;
 mod files;
@@ -45,6 +46,8 @@ enum Command {
     Validate(validate::Args),
     /// Classify a T1 into CSF, grey and white matter (FAST-like), optionally scored.
     Tissue(tissue::Args),
+    /// Redraw training runs' curves.png from their log.csv.
+    Curves(curves::Args),
 }
 
 /// Where the networks run.
@@ -108,6 +111,7 @@ pub fn main() -> ExitCode {
         Command::Bench(args) => bench::run(args),
         Command::Train(args) => train::run(args),
         Command::Tissue(args) => tissue::run(args),
+        Command::Curves(args) => curves::run(args),
         Command::Example(args) => example::run(args),
         Command::Validate(args) => validate::run(args),
     };

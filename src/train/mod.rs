@@ -2,10 +2,12 @@
 //! validation, checkpoints and logs.
 //!
 //! A run lives in one folder: `config.json` (the settings), `log.csv` (one row per
-//! logged step), `checkpoint/` (model with parameter ids, optimizer state, step) and,
+//! logged step), `curves.png` (loss and validation curves, redrawn at each validation),
+//! `checkpoint/` (model with parameter ids, optimizer state, step) and,
 //! at the end, `<task>.json` + `<task>.safetensors`, the files `wmh segment` loads.
 
 pub mod augment;
+pub mod curves;
 pub mod data;
 pub mod head;
 
@@ -216,6 +218,10 @@ pub fn run(
                 rate
             )?;
             log.flush()?;
+            // A picture is a convenience: failing to draw it must not stop training.
+            if let Err(e) = curves::plot_run(out) {
+                bar.suspend(|| eprintln!("warning: curves.png not drawn: {e:#}"));
+            }
             bar.suspend(|| eprintln!(
                 "step {}: loss {:.4}, validation Dice {:.4}, lesion F1 {:.4}, {rate:.1} slices/s",
                 state.step,
