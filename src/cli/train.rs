@@ -71,6 +71,9 @@ pub struct Args {
     /// Turn off intensity augmentation (contrast, brightness, bias field, noise).
     #[arg(long)]
     no_intensity_aug: bool,
+    /// Probability that a WMH patch is centred on a lesion (the rest anywhere in the head).
+    #[arg(long, default_value_t = 0.6)]
+    positive_fraction: f64,
     /// Continue from the run folder's last checkpoint.
     #[arg(long)]
     resume: bool,
@@ -132,6 +135,7 @@ pub fn run(args: Args) -> Result<()> {
         seed: args.seed,
         spacing_mm: args.spacing,
         intensity_augmentation: !args.no_intensity_aug,
+        positive_fraction: args.positive_fraction.clamp(0.0, 1.0),
     };
     let device = args.device.device()?;
     train::run(&config, &args.data, &args.out, &device, args.resume)

@@ -58,6 +58,14 @@ pub struct TrainConfig {
     pub spacing_mm: f64,
     /// Whether intensity augmentation is on.
     pub intensity_augmentation: bool,
+    /// Probability that a WMH patch is centred on a lesion voxel (0.6 before it was
+    /// configurable, hence the default for older configs).
+    #[serde(default = "default_positive_fraction")]
+    pub positive_fraction: f64,
+}
+
+fn default_positive_fraction() -> f64 {
+    0.6
 }
 
 /// Progress stored with a checkpoint.
@@ -145,7 +153,11 @@ pub fn run(
         size: config.patch,
         context: config.unet.context,
         spacing_mm: config.spacing_mm,
-        positive_fraction: if config.task == Task::Wmh { 0.6 } else { 0.0 },
+        positive_fraction: if config.task == Task::Wmh {
+            config.positive_fraction
+        } else {
+            0.0
+        },
         zoom: 0.1,
         intensity: if config.intensity_augmentation {
             augment::Intensity::DEFAULT
