@@ -4,6 +4,7 @@
 //! pure core (`volume`, `pipeline`, `metrics`).
 
 mod bench;
+mod convert;
 mod curves;
 mod evaluate;
 mod example;
@@ -48,6 +49,8 @@ enum Command {
     Tissue(tissue::Args),
     /// Redraw training runs' curves.png from their log.csv.
     Curves(curves::Args),
+    /// Rewrite a weights folder, e.g. with f16 weights (--half).
+    Convert(convert::Args),
 }
 
 /// Where the networks run.
@@ -112,6 +115,7 @@ pub fn main() -> ExitCode {
         Command::Train(args) => train::run(args),
         Command::Tissue(args) => tissue::run(args),
         Command::Curves(args) => curves::run(args),
+        Command::Convert(args) => convert::run(args),
         Command::Example(args) => example::run(args),
         Command::Validate(args) => validate::run(args),
     };

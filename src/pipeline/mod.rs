@@ -14,7 +14,7 @@ pub mod preprocess;
 
 use burn::prelude::*;
 use burn::tensor::activation::sigmoid;
-use burn_store::{ModuleSnapshot, SafetensorsStore};
+use burn_store::{HalfPrecisionAdapter, ModuleSnapshot, SafetensorsStore};
 use serde::{Deserialize, Serialize};
 
 use crate::metrics::label_26;
@@ -90,6 +90,21 @@ pub struct Network {
     pub spec: NetworkSpec,
 }
 
+/// Whether a SafeTensors file stores any f16 tensor (read from its JSON header).
+pub fn stores_half(weights: &[u8]) -> bool {
+    let Some(len) = weights
+        .get(..8)
+        .and_then(|b| b.try_into().ok())
+        .map(u64::from_le_bytes)
+    else {
+        return false;
+    };
+    usize::try_from(len)
+        .ok()
+        .and_then(|len| weights.get(8..8usize.checked_add(len)?))
+        .is_some_and(|header| String::from_utf8_lossy(header).contains("\"dtype\":\"F16\""))
+}
+
 impl Network {
     /// Loads a network from its settings (JSON) and SafeTensors weights.
     pub fn load(spec_json: &[u8], weights: &[u8], device: &Device) -> Result<Self, PipelineError> {
@@ -103,6 +118,10 @@ impl Network {
         }
         let mut model = spec.unet.init(device);
         let mut store = SafetensorsStore::from_bytes(Some(weights.to_vec()));
+        if stores_half(weights) {
+            // The adapter casts by the stored dtype: F16 comes back as F32.
+            store = store.with_from_adapter(HalfPrecisionAdapter::new());
+        }
         let result = model
             .load_from(&mut store)
             .map_err(|e| PipelineError::Weights(e.to_string()))?;
@@ -116,9 +135,13 @@ impl Network {
         Ok(Self { model, spec })
     }
 
-    /// Serialises the weights as SafeTensors bytes.
-    pub fn weights_bytes(&self) -> Result<Vec<u8>, PipelineError> {
+    /// Serialises the weights as SafeTensors bytes; `half` stores convolution weights
+    /// as f16 (batch-norm statistics stay f32, where f16 would underflow).
+    pub fn weights_bytes(&self, half: bool) -> Result<Vec<u8>, PipelineError> {
         let mut store = SafetensorsStore::from_bytes(None);
+        if half {
+            store = store.with_to_adapter(HalfPrecisionAdapter::new());
+        }
         self.model
             .save_into(&mut store)
             .map_err(|e| PipelineError::Weights(e.to_string()))?;

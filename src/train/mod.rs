@@ -287,7 +287,7 @@ pub fn export(model: &UNet, config: &TrainConfig, dir: &PathBuf) -> Result<()> {
     )?;
     std::fs::write(
         dir.join(format!("{stem}.safetensors")),
-        net.weights_bytes()?,
+        net.weights_bytes(false)?,
     )
     .context("weights")?;
     Ok(())

@@ -53,7 +53,7 @@ pub fn tiny_weights(dir: &Path) {
         .unwrap();
         std::fs::write(
             dir.join(format!("{}.safetensors", task.stem())),
-            net.weights_bytes().unwrap(),
+            net.weights_bytes(false).unwrap(),
         )
         .unwrap();
     }

@@ -1,0 +1,75 @@
+//! `wmh convert --half` writes f16 weights that load and segment like the f32 ones.
+
+mod common;
+
+use common::{phantom_files, tiny_weights, wmh};
+use wmh::pipeline::stores_half;
+use wmh::volume::Volume;
+
+fn segment(d: &std::path::Path, weights: &std::path::Path, tag: &str) -> Vec<f32> {
+    let (flair, t1) = phantom_files(d);
+    let prob = d.join(format!("p-{tag}.nii"));
+    let out = wmh(&[
+        "segment",
+        "--flair",
+        flair.to_str().unwrap(),
+        "--t1",
+        t1.to_str().unwrap(),
+        "--output",
+        d.join(format!("m-{tag}.nii")).to_str().unwrap(),
+        "--probability",
+        prob.to_str().unwrap(),
+        "--weights",
+        weights.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Volume::from_nifti_bytes(&std::fs::read(prob).unwrap())
+        .unwrap()
+        .data
+}
+
+#[test]
+fn half_weights_are_smaller_and_segment_alike() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let full = d.join("f32");
+    let half = d.join("f16");
+    std::fs::create_dir(&full).unwrap();
+    tiny_weights(&full);
+    let out = wmh(&[
+        "convert",
+        "--weights",
+        full.to_str().unwrap(),
+        "--out",
+        half.to_str().unwrap(),
+        "--half",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for stem in ["wmh", "wm"] {
+        let a = std::fs::read(full.join(format!("{stem}.safetensors"))).unwrap();
+        let b = std::fs::read(half.join(format!("{stem}.safetensors"))).unwrap();
+        assert!(!stores_half(&a) && stores_half(&b), "{stem}: dtypes");
+        assert!(
+            b.len() < a.len() * 3 / 4,
+            "{stem}: {} vs {} bytes",
+            b.len(),
+            a.len()
+        );
+    }
+    let p32 = segment(d, &full, "f32");
+    let p16 = segment(d, &half, "f16");
+    let worst = p32
+        .iter()
+        .zip(&p16)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f32::max);
+    assert!(worst < 5e-3, "f16 changes probabilities by up to {worst}");
+}
