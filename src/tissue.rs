@@ -335,18 +335,8 @@ pub fn classify(
 
 /// Dice overlap of label `class` between two label volumes.
 pub fn class_dice(a: &[u8], b: &[u8], class: u8) -> f64 {
-    let (mut inter, mut na, mut nb) = (0usize, 0usize, 0usize);
-    for (&x, &y) in a.iter().zip(b) {
-        let (x, y) = (x == class, y == class);
-        inter += usize::from(x && y);
-        na += usize::from(x);
-        nb += usize::from(y);
-    }
-    if na + nb == 0 {
-        1.0
-    } else {
-        2.0 * inter as f64 / (na + nb) as f64
-    }
+    let is = |v: &[u8]| v.iter().map(|&x| x == class).collect::<Vec<_>>();
+    crate::volume::dice(&is(a), &is(b))
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{phantom_files, tiny_weights, wmh};
+use common::{segment_phantom, tiny_weights};
 use wmh::volume::Volume;
 
 #[test]
@@ -12,25 +12,9 @@ fn cpu_and_gpu_backends_agree() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
     tiny_weights(d);
-    let (flair, t1) = phantom_files(d);
     let mut probs = Vec::new();
     for device in ["cpu", "gpu"] {
-        let prob = d.join(format!("p-{device}.nii"));
-        let out = wmh(&[
-            "segment",
-            "--flair",
-            flair.to_str().unwrap(),
-            "--t1",
-            t1.to_str().unwrap(),
-            "--output",
-            d.join(format!("m-{device}.nii")).to_str().unwrap(),
-            "--probability",
-            prob.to_str().unwrap(),
-            "--weights",
-            d.to_str().unwrap(),
-            "--device",
-            device,
-        ]);
+        let (out, prob) = segment_phantom(d, d, device, device);
         let err = String::from_utf8_lossy(&out.stderr);
         if device == "gpu" && err.contains("no usable GPU adapter") {
             eprintln!("skipping: no GPU adapter here ({})", err.trim());

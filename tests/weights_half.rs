@@ -2,26 +2,12 @@
 
 mod common;
 
-use common::{phantom_files, tiny_weights, wmh};
+use common::{segment_phantom, tiny_weights, wmh};
 use wmh::pipeline::stores_half;
 use wmh::volume::Volume;
 
-fn segment(d: &std::path::Path, weights: &std::path::Path, tag: &str) -> Vec<f32> {
-    let (flair, t1) = phantom_files(d);
-    let prob = d.join(format!("p-{tag}.nii"));
-    let out = wmh(&[
-        "segment",
-        "--flair",
-        flair.to_str().unwrap(),
-        "--t1",
-        t1.to_str().unwrap(),
-        "--output",
-        d.join(format!("m-{tag}.nii")).to_str().unwrap(),
-        "--probability",
-        prob.to_str().unwrap(),
-        "--weights",
-        weights.to_str().unwrap(),
-    ]);
+fn probabilities(d: &std::path::Path, weights: &std::path::Path, tag: &str) -> Vec<f32> {
+    let (out, prob) = segment_phantom(d, weights, tag, "cpu");
     assert!(
         out.status.success(),
         "{}",
@@ -64,8 +50,8 @@ fn half_weights_are_smaller_and_segment_alike() {
             a.len()
         );
     }
-    let p32 = segment(d, &full, "f32");
-    let p16 = segment(d, &half, "f16");
+    let p32 = probabilities(d, &full, "f32");
+    let p16 = probabilities(d, &half, "f16");
     let worst = p32
         .iter()
         .zip(&p16)

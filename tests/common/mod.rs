@@ -97,3 +97,27 @@ pub fn listing(dir: &Path) -> Vec<String> {
     v.sort();
     v
 }
+
+/// Runs `wmh segment` on the phantom (written into `dir`) with the networks in
+/// `weights` on `device`, writing `m-<tag>.nii` and `p-<tag>.nii` into `dir`; returns
+/// the command's output and the probability map's path.
+pub fn segment_phantom(dir: &Path, weights: &Path, tag: &str, device: &str) -> (Output, PathBuf) {
+    let (flair, t1) = phantom_files(dir);
+    let prob = dir.join(format!("p-{tag}.nii"));
+    let out = wmh(&[
+        "segment",
+        "--flair",
+        flair.to_str().unwrap(),
+        "--t1",
+        t1.to_str().unwrap(),
+        "--output",
+        dir.join(format!("m-{tag}.nii")).to_str().unwrap(),
+        "--probability",
+        prob.to_str().unwrap(),
+        "--weights",
+        weights.to_str().unwrap(),
+        "--device",
+        device,
+    ]);
+    (out, prob)
+}
