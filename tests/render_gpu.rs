@@ -49,7 +49,18 @@ struct Gpu {
     queue: wgpu::Queue,
 }
 
+/// A device on any native adapter, or `None` after saying why the test is skipped.
 fn gpu() -> Option<Gpu> {
+    let found = adapter_device();
+    if found.is_none() {
+        eprintln!(
+            "skipping: no wgpu adapter on this machine (install a Vulkan driver, e.g. lavapipe)"
+        );
+    }
+    found
+}
+
+fn adapter_device() -> Option<Gpu> {
     let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
         backends: wgpu::Backends::PRIMARY,
         ..wgpu::InstanceDescriptor::new_without_display_handle()
@@ -71,7 +82,8 @@ fn render(
     let (w, h) = (slice.width * scale, slice.height * scale);
     let renderer = SliceRenderer::new(&gpu.device, format);
     let target = renderer.view_target(&gpu.device, (slice.width, slice.height));
-    renderer.upload(&gpu.queue, &target, slice, d);
+    renderer.upload(&gpu.queue, &target, slice);
+    renderer.set_display(&gpu.queue, &target, d);
     let texture = gpu.device.create_texture(&wgpu::TextureDescriptor {
         label: None,
         size: wgpu::Extent3d {
@@ -150,12 +162,7 @@ fn worst(a: &[u8], b: &[u8]) -> u8 {
 
 #[test]
 fn shader_matches_the_cpu_reference_in_every_view() {
-    let Some(gpu) = gpu() else {
-        eprintln!(
-            "skipping: no wgpu adapter on this machine (install a Vulkan driver, e.g. lavapipe)"
-        );
-        return;
-    };
+    let Some(gpu) = gpu() else { return };
     let s = scene();
     let d = display();
     for view in VIEWS {
@@ -183,12 +190,7 @@ fn shader_matches_the_cpu_reference_in_every_view() {
 
 #[test]
 fn magnified_crosshair_is_one_screen_pixel_wide() {
-    let Some(gpu) = gpu() else {
-        eprintln!(
-            "skipping: no wgpu adapter on this machine (install a Vulkan driver, e.g. lavapipe)"
-        );
-        return;
-    };
+    let Some(gpu) = gpu() else { return };
     let s = scene();
     let d = display();
     let scale = 4;

@@ -13,14 +13,20 @@ pub const SHADER: &str = include_str!("../../shaders/viewer.wgsl");
 /// Bytes of the shader's `Params` uniform block.
 const PARAMS_BYTES: usize = 32;
 
-/// The shader's `Params` block for `slice` under `display`, little-endian as WGSL lays it out.
-pub fn params(slice: &Slice, display: &Display, srgb_target: bool) -> [u8; PARAMS_BYTES] {
+/// The shader's `Params` block for a slice of `size` with its crosshair at `cursor`
+/// (column, row) under `display`, little-endian as WGSL lays it out.
+pub fn params(
+    size: (usize, usize),
+    cursor: (usize, usize),
+    display: &Display,
+    srgb_target: bool,
+) -> [u8; PARAMS_BYTES] {
     let flags = u32::from(display.contour) | (u32::from(srgb_target) << 1);
     let words: [[u8; 4]; 8] = [
-        (slice.width as f32).to_le_bytes(),
-        (slice.height as f32).to_le_bytes(),
-        (slice.cursor.0 as f32).to_le_bytes(),
-        (slice.cursor.1 as f32).to_le_bytes(),
+        (size.0 as f32).to_le_bytes(),
+        (size.1 as f32).to_le_bytes(),
+        (cursor.0 as f32).to_le_bytes(),
+        (cursor.1 as f32).to_le_bytes(),
         display.level.to_le_bytes(),
         display.width.max(f32::EPSILON).to_le_bytes(),
         display.opacity.to_le_bytes(),
@@ -43,6 +49,8 @@ pub struct SliceRenderer {
 /// One view's GPU resources, sized for its slices.
 pub struct ViewTarget {
     size: (usize, usize),
+    /// Crosshair of the slice last uploaded.
+    cursor: std::cell::Cell<(usize, usize)>,
     image: wgpu::Texture,
     labels: wgpu::Texture,
     params: wgpu::Buffer,
@@ -165,6 +173,7 @@ impl SliceRenderer {
         });
         ViewTarget {
             size,
+            cursor: Default::default(),
             image,
             labels,
             params,
@@ -172,14 +181,9 @@ impl SliceRenderer {
         }
     }
 
-    /// Uploads `slice` and `display` into `target` (whose size must match the slice's).
-    pub fn upload(
-        &self,
-        queue: &wgpu::Queue,
-        target: &ViewTarget,
-        slice: &Slice,
-        display: &Display,
-    ) {
+    /// Uploads `slice` into `target` (whose size must match the slice's); follow with
+    /// [`Self::set_display`], which also carries the slice's crosshair.
+    pub fn upload(&self, queue: &wgpu::Queue, target: &ViewTarget, slice: &Slice) {
         assert_eq!(
             target.size,
             (slice.width, slice.height),
@@ -205,7 +209,14 @@ impl SliceRenderer {
         let image: Vec<u8> = slice.image.iter().flat_map(|v| v.to_le_bytes()).collect();
         write(&target.image, &image, 4);
         write(&target.labels, &slice.labels, 1);
-        queue.write_buffer(&target.params, 0, &params(slice, display, self.srgb_target));
+        target.cursor.set(slice.cursor);
+    }
+
+    /// Writes `display` (and the uploaded slice's crosshair) into `target`'s uniforms:
+    /// all a window/level, opacity or contour change needs.
+    pub fn set_display(&self, queue: &wgpu::Queue, target: &ViewTarget, display: &Display) {
+        let block = params(target.size, target.cursor.get(), display, self.srgb_target);
+        queue.write_buffer(&target.params, 0, &block);
     }
 
     /// Draws `target` into the pass's viewport `rect` (x, y, width, height in target pixels).
@@ -223,21 +234,13 @@ mod tests {
 
     #[test]
     fn params_follow_the_wgsl_layout() {
-        let slice = Slice {
-            width: 3,
-            height: 2,
-            image: vec![0.0; 6],
-            labels: vec![0; 6],
-            cursor: (1, 0),
-            size_mm: (3.0, 2.0),
-        };
         let d = Display {
             level: 5.0,
             width: 2.0,
             opacity: 0.25,
             contour: true,
         };
-        let p = params(&slice, &d, true);
+        let p = params((3, 2), (1, 0), &d, true);
         let f = |i: usize| f32::from_le_bytes(p[i * 4..i * 4 + 4].try_into().unwrap());
         assert_eq!(
             [f(0), f(1), f(2), f(3), f(4), f(5), f(6)],

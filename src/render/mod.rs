@@ -106,8 +106,6 @@ pub struct Slice {
     pub labels: Vec<u8>,
     /// Column and row of the crosshair.
     pub cursor: (usize, usize),
-    /// Physical width and height in mm (for the on-screen aspect ratio).
-    pub size_mm: (f64, f64),
 }
 
 impl Scene {
@@ -181,7 +179,6 @@ impl Scene {
             image,
             labels,
             cursor: self.screen_of(view, cursor),
-            size_mm: self.view_size_mm(view),
         }
     }
 }
@@ -332,7 +329,7 @@ mod tests {
         // Cursor off the lesion's row/column so the crosshair does not tint it.
         let slice = s.slice(View::Axial, [0, 0, 1]);
         assert_eq!((slice.width, slice.height), (4, 3));
-        assert_eq!(slice.size_mm, (4.0, 6.0));
+        assert_eq!(s.view_size_mm(View::Axial), (4.0, 6.0));
         assert_eq!(slice.cursor, (0, 2));
         // Top-right texel is x = 3 (right), y = 2 (anterior): the lesion, drawn red.
         assert_eq!(slice.labels[3], LABEL_WMH);
@@ -346,7 +343,7 @@ mod tests {
         let s = scene();
         let slice = s.slice(View::Sagittal, [3, 0, 0]);
         assert_eq!((slice.width, slice.height), (3, 2));
-        assert_eq!(slice.size_mm, (6.0, 10.0));
+        assert_eq!(s.view_size_mm(View::Sagittal), (6.0, 10.0));
         assert_eq!(s.voxel_at(View::Sagittal, [3, 0, 0], 0, 0), [3, 2, 1]);
         // Texel (0, 0) is anterior-superior at x = 3: the lesion.
         assert_eq!(slice.labels[0], LABEL_WMH);

@@ -7,7 +7,7 @@
 //! One canvas rather than three: wgpu's WebGL2 path presents to a single canvas per
 //! device, and one surface is also the cheaper path on WebGPU.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use leptos::html::{Canvas, Div};
@@ -31,6 +31,8 @@ struct Gpu {
     config: wgpu::SurfaceConfiguration,
     renderer: SliceRenderer,
     targets: Vec<ViewTarget>,
+    /// The cursor whose slices the targets hold.
+    shown: Cell<Option<[usize; 3]>>,
     /// "WebGPU" or "WebGL2".
     api: &'static str,
 }
@@ -103,6 +105,7 @@ impl Gpu {
             config,
             renderer,
             targets,
+            shown: Cell::new(None),
             api,
         })
     }
@@ -119,9 +122,15 @@ impl Gpu {
             }
         };
         let view = frame.texture.create_view(&Default::default());
+        // Slices are cut and uploaded only when the cursor moved; display changes
+        // rewrite the uniforms alone.
+        let moved = self.shown.replace(Some(cursor)) != Some(cursor);
         for ((v, _), target) in layout.views.iter().zip(&self.targets) {
-            self.renderer
-                .upload(&self.queue, target, &scene.slice(*v, cursor), d);
+            if moved {
+                self.renderer
+                    .upload(&self.queue, target, &scene.slice(*v, cursor));
+            }
+            self.renderer.set_display(&self.queue, target, d);
         }
         let mut encoder = self.device.create_command_encoder(&Default::default());
         {
