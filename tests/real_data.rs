@@ -129,3 +129,33 @@ fn tissue_classifier_finds_white_matter_on_untuned_cases() {
     assert!(mean >= 0.85, "mean WM Dice {mean:.3} < 0.85");
     assert!(wm.iter().all(|&d| d >= 0.8), "a case below 0.8: {wm:?}");
 }
+
+/// The FLAIRs simulated from `wmh2017/` T1s (training data for the WMH network): after
+/// the inference normalisation, every case's labelled lesions are bright, as on the
+/// real FLAIRs (whose lesion means lie at 1.1-1.9 head SDs), and nothing is non-finite.
+#[test]
+fn simulated_flairs_show_lesions_bright_on_every_wmh2017_case() {
+    use wmh::pipeline::Task;
+    use wmh::train::data::{Case, SYNTH_PREFIX};
+    let Some(data) = shared_data() else { return };
+    let mut names: Vec<String> = std::fs::read_dir(data.join("wmh2017"))
+        .unwrap()
+        .map(|e| format!("{SYNTH_PREFIX}{}", e.unwrap().file_name().to_string_lossy()))
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 30);
+    for name in &names {
+        let case = Case::load(&data, Task::Wmh, name, 1.0).unwrap();
+        assert!(case.stack.data.iter().all(|v| v.is_finite()), "{name}");
+        let lesion: Vec<f32> = (0..case.label.len())
+            .filter(|&i| case.label[i] > 0.5)
+            .map(|i| case.stack.data[i])
+            .collect();
+        let mean = lesion.iter().sum::<f32>() / lesion.len() as f32;
+        println!(
+            "{name}: {} lesion voxels, mean {mean:.2} head SDs",
+            lesion.len()
+        );
+        assert!((1.0..4.0).contains(&mean), "{name}: lesion mean {mean}");
+    }
+}

@@ -74,6 +74,10 @@ pub struct Args {
     /// Probability that a WMH patch is centred on a lesion (the rest anywhere in the head).
     #[arg(long, default_value_t = 0.6)]
     positive_fraction: f64,
+    /// Probability that a patch comes from a simulated FLAIR, when the training cases
+    /// include `wmh2017/<case>` T1s (their FLAIR is simulated; see `train::synth`).
+    #[arg(long, default_value_t = 0.5)]
+    synthetic_fraction: f64,
     /// Continue from the run folder's last checkpoint.
     #[arg(long)]
     resume: bool,
@@ -136,6 +140,7 @@ pub fn run(args: Args) -> Result<()> {
         spacing_mm: args.spacing,
         intensity_augmentation: !args.no_intensity_aug,
         positive_fraction: args.positive_fraction.clamp(0.0, 1.0),
+        synthetic_fraction: args.synthetic_fraction.clamp(0.0, 1.0),
     };
     let device = args.device.device()?;
     train::run(&config, &args.data, &args.out, &device, args.resume)

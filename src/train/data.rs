@@ -5,10 +5,11 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use rand::RngExt;
+use rand::SeedableRng;
 use rand::rngs::StdRng;
 
 use super::augment::{self, Intensity, Warp};
-use super::head;
+use super::{head, synth};
 use crate::pipeline::{SliceStack, Task};
 use crate::volume::{Reorientation, Volume, foreground_mask};
 
@@ -47,17 +48,31 @@ struct Source {
 /// Suffix of a WM case name that wraps the skull-stripped brain in a synthetic head.
 pub const HEAD_SUFFIX: &str = "+head";
 
+/// Prefix of a WMH case name whose FLAIR is simulated from a `wmh2017/` T1; a `#k`
+/// suffix (e.g. `wmh2017/utrecht-0#2`) draws another contrast for the same scan.
+pub const SYNTH_PREFIX: &str = "wmh2017/";
+
+/// The same seed for the same name on every run and platform.
+fn name_seed(name: &str) -> u64 {
+    name.bytes()
+        .fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(b.into()))
+}
+
 fn source(data: &Path, task: Task, name: &str) -> Source {
     let name = name.strip_suffix(HEAD_SUFFIX).unwrap_or(name);
     match (task, name) {
+        (Task::Wmh, synthetic) if synthetic.starts_with(SYNTH_PREFIX) => {
+            let folder = data.join(synthetic.split('#').next().unwrap_or(synthetic));
+            Source {
+                image: folder.join("t1.nii.gz"),
+                label: folder.join("wmh.nii.gz"),
+                classify: wmh_class,
+            }
+        }
         (Task::Wmh, _) => Source {
             image: data.join("flair").join(name).join("flair.nii.gz"),
             label: data.join("flair").join(name).join("wmh.nii.gz"),
-            classify: |v| match v.round() as i64 {
-                1 => Some(true),
-                2 => None,
-                _ => Some(false),
-            },
+            classify: wmh_class,
         },
         (Task::Wm, "mni152") => Source {
             image: data.join("templates/mni152/t1.nii.gz"),
@@ -69,6 +84,15 @@ fn source(data: &Path, task: Task, name: &str) -> Source {
             label: data.join(name).join("tissue.nii.gz"),
             classify: |v| Some(v.round() as i64 == 3),
         },
+    }
+}
+
+/// WMH label values: 1 lesion, 2 other pathology (ignored, as the challenge does).
+fn wmh_class(v: f32) -> Option<bool> {
+    match v.round() as i64 {
+        1 => Some(true),
+        2 => None,
+        _ => Some(false),
     }
 }
 
@@ -95,11 +119,24 @@ impl Case {
                 bail!("{name}: no white matter to scale a synthetic head to");
             }
             let level = crate::volume::percentile(&wm, 50.0);
-            let seed = name
-                .bytes()
-                .fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(b.into()));
             let spacing = image.geometry.voxel_sizes();
-            head::wrap_in_head(&mut image.data, image.dims, spacing, level, seed);
+            head::wrap_in_head(&mut image.data, image.dims, spacing, level, name_seed(name));
+        }
+        if task == Task::Wmh && name.starts_with(SYNTH_PREFIX) {
+            let lesion: Vec<bool> = (label.data.iter())
+                .map(|&l| (src.classify)(l) == Some(true))
+                .collect();
+            let mut rng = StdRng::seed_from_u64(name_seed(name));
+            let contrast = synth::Contrast::random(&mut rng);
+            let axis = crate::volume::affine::slice_axis(&image.geometry.affine);
+            image.data = synth::flair_from_t1(
+                &image.data,
+                &lesion,
+                image.dims,
+                axis,
+                &contrast,
+                name_seed(name),
+            );
         }
         let reorient = Reorientation::to_ras(&image.geometry.affine, image.dims);
         let stack = SliceStack::new(&image.data, &image, &reorient, spacing_mm);

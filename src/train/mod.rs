@@ -10,6 +10,7 @@ pub mod augment;
 pub mod curves;
 pub mod data;
 pub mod head;
+pub mod synth;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -62,10 +63,26 @@ pub struct TrainConfig {
     /// configurable, hence the default for older configs).
     #[serde(default = "default_positive_fraction")]
     pub positive_fraction: f64,
+    /// Probability that a patch comes from a simulated FLAIR (`wmh2017/` cases) rather
+    /// than a real one, when the training set has both.
+    #[serde(default)]
+    pub synthetic_fraction: f64,
 }
 
 fn default_positive_fraction() -> f64 {
     0.6
+}
+
+/// Index of the case a patch comes from: a simulated one with probability `fraction`
+/// (when there are both kinds), uniformly within the kind.
+fn pick_case(real: &[usize], synthetic: &[usize], fraction: f64, rng: &mut StdRng) -> usize {
+    use rand::RngExt;
+    let pool = if real.is_empty() || (!synthetic.is_empty() && rng.random_bool(fraction)) {
+        synthetic
+    } else {
+        real
+    };
+    pool[rng.random_range(0..pool.len())]
 }
 
 /// Progress stored with a checkpoint.
@@ -105,6 +122,8 @@ pub fn run(
             .collect()
     };
     let train = load(&config.train_cases)?;
+    let (synthetic, real): (Vec<usize>, Vec<usize>) =
+        (0..train.len()).partition(|&i| train[i].name.starts_with(data::SYNTH_PREFIX));
     let val = load(&config.val_cases)?;
     let (pos, valid) = train
         .iter()
@@ -189,7 +208,7 @@ pub fn run(
         let mut x = Vec::with_capacity(config.batch * channels * p * p);
         let (mut y, mut v) = (Vec::new(), Vec::new());
         for _ in 0..config.batch {
-            let case = &train[rand::RngExt::random_range(&mut rng, 0..train.len())];
+            let case = &train[pick_case(&real, &synthetic, config.synthetic_fraction, &mut rng)];
             let s = data::draw(case, &sampling, &mut rng);
             x.extend(s.input);
             y.extend(s.target);
