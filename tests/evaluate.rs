@@ -102,3 +102,48 @@ fn evaluate_prints_nan_as_null_for_an_empty_reference() {
     assert!(got["avd"].is_null() && got["h95"].is_null());
     assert_eq!(got["dsc"], 0.0);
 }
+
+/// `wmh validate` scores several thresholds from one prediction: each threshold's rows
+/// equal those of a run at that threshold alone, and the baseline is scored once.
+#[test]
+fn validate_sweeps_thresholds_from_one_prediction() {
+    let tmp = tempfile::tempdir().unwrap();
+    let case = tmp.path().join("example");
+    let out = wmh(&["example", "--out", case.to_str().unwrap()]);
+    assert!(out.status.success());
+    std::fs::rename(case.join("truth.nii.gz"), case.join("wmh.nii.gz")).unwrap();
+    let weights = Path::new(env!("CARGO_MANIFEST_DIR")).join("weights");
+    let run = |thresholds: &str, json: &str| -> Vec<serde_json::Value> {
+        let path = tmp.path().join(json);
+        let out = wmh(&[
+            "validate",
+            "--weights",
+            weights.to_str().unwrap(),
+            "--threshold",
+            thresholds,
+            "--json",
+            path.to_str().unwrap(),
+            case.to_str().unwrap(),
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    };
+    let sweep = run("0.5,0.95", "sweep.json");
+    let single = run("0.95", "single.json");
+    assert_eq!(sweep.len(), 5, "{sweep:#?}");
+    assert_eq!(single.len(), 3);
+    let at = |rows: &[serde_json::Value], method: &str, t: f64| {
+        rows.iter()
+            .find(|r| r["method"] == method && (r["threshold"].as_f64().unwrap() - t).abs() < 1e-6)
+            .unwrap_or_else(|| panic!("no {method} at {t}"))["scores"]
+            .clone()
+    };
+    for method in ["networks + WM filter", "WMH network only"] {
+        assert_eq!(at(&sweep, method, 0.95), at(&single, method, 0.95));
+        assert_ne!(at(&sweep, method, 0.5), at(&sweep, method, 0.95));
+    }
+}

@@ -20,9 +20,10 @@ pub struct Args {
     /// Weights folder.
     #[arg(long)]
     weights: Option<PathBuf>,
-    /// Probability threshold (default: the one stored with the weights).
-    #[arg(long)]
-    threshold: Option<f32>,
+    /// Probability thresholds, comma-separated, each scored from one prediction
+    /// (default: the one stored with the weights).
+    #[arg(long, value_delimiter = ',')]
+    threshold: Vec<f32>,
     /// Baseline threshold: FLAIR z-score within the white-matter region.
     #[arg(long, default_value_t = 2.5)]
     baseline_z: f32,
@@ -38,8 +39,16 @@ pub struct Args {
 struct Row {
     case: String,
     method: &'static str,
+    /// The networks' probability threshold (the baseline's rows repeat the first).
+    threshold: f32,
     scores: Scores,
 }
+
+const METHODS: [&str; 3] = [
+    "networks + WM filter",
+    "WMH network only",
+    "baseline (z > t in WM)",
+];
 
 pub fn run(args: Args) -> Result<()> {
     let device = args.device.device()?;
@@ -52,17 +61,14 @@ pub fn run(args: Args) -> Result<()> {
         networks.wmh.spec.spacing_mm,
         networks.wm.as_ref().map_or(1.0, |n| n.spec.spacing_mm),
     );
-    let on = Options {
-        threshold: args.threshold.unwrap_or(networks.wmh.spec.threshold),
-        ..networks.options()
-    };
-    let off = Options {
-        wm_filter: false,
-        ..on
+    let thresholds = if args.threshold.is_empty() {
+        vec![networks.wmh.spec.threshold]
+    } else {
+        args.threshold.clone()
     };
     let mut rows = Vec::new();
-    println!("| case | method | DSC | H95 mm | AVD % | recall | F1 |");
-    println!("|---|---|---|---|---|---|---|");
+    println!("| case | method | threshold | DSC | H95 mm | AVD % | recall | F1 |");
+    println!("|---|---|---|---|---|---|---|---|");
     for case in &args.cases {
         let name = case.file_name().map_or_else(
             || case.display().to_string(),
@@ -73,19 +79,34 @@ pub fn run(args: Args) -> Result<()> {
         let truth = files::read_volume(&case.join("wmh.nii.gz"))?;
         let affine = flair.geometry.affine;
         let inputs = Inputs::prepare(flair, Some(&t1), spacing).with_context(|| name.clone())?;
-        let planes = pipeline::predict_all(&inputs, &networks, &device, &on, 1, &mut |_| {});
-        let results: [(&'static str, Segmentation); 3] = [
-            (
-                "networks + WM filter",
+        let first = Options {
+            threshold: thresholds[0],
+            ..networks.options()
+        };
+        let planes = pipeline::predict_all(&inputs, &networks, &device, &first, 1, &mut |_| {});
+        let mut results: Vec<(&'static str, f32, Segmentation)> = vec![(
+            METHODS[2],
+            thresholds[0],
+            inputs.baseline(planes.wm.as_deref(), args.baseline_z, &first),
+        )];
+        for &threshold in &thresholds {
+            let on = Options { threshold, ..first };
+            let off = Options {
+                wm_filter: false,
+                ..on
+            };
+            results.push((
+                METHODS[0],
+                threshold,
                 inputs.finish(&planes.wmh, planes.wm.as_deref(), &on),
-            ),
-            ("WMH network only", inputs.finish(&planes.wmh, None, &off)),
-            (
-                "baseline (z > t in WM)",
-                inputs.baseline(planes.wm.as_deref(), args.baseline_z, &on),
-            ),
-        ];
-        for (method, seg) in results {
+            ));
+            results.push((
+                METHODS[1],
+                threshold,
+                inputs.finish(&planes.wmh, None, &off),
+            ));
+        }
+        for (method, threshold, seg) in results {
             let mask: Vec<f32> = seg.mask.iter().map(|&m| f32::from(m)).collect();
             let s = metrics::score(
                 &truth.data,
@@ -95,24 +116,29 @@ pub fn run(args: Args) -> Result<()> {
                 &affine,
             )?;
             println!(
-                "| {name} | {method} | {:.3} | {:.2} | {:.1} | {:.3} | {:.3} |",
+                "| {name} | {method} | {threshold} | {:.3} | {:.2} | {:.1} | {:.3} | {:.3} |",
                 s.dsc, s.h95, s.avd, s.recall, s.f1
             );
             rows.push(Row {
                 case: name.clone(),
                 method,
+                threshold,
                 scores: s,
             });
         }
     }
-    for method in [
-        "networks + WM filter",
-        "WMH network only",
-        "baseline (z > t in WM)",
-    ] {
+    let groups = METHODS.iter().flat_map(|&m| {
+        let ts = if m == METHODS[2] {
+            &thresholds[..1]
+        } else {
+            &thresholds[..]
+        };
+        ts.iter().map(move |&t| (m, t))
+    });
+    for (method, threshold) in groups {
         let sel: Vec<&Scores> = rows
             .iter()
-            .filter(|r| r.method == method)
+            .filter(|r| r.method == method && r.threshold == threshold)
             .map(|r| &r.scores)
             .collect();
         let mean = |f: fn(&Scores) -> f64| {
@@ -123,7 +149,7 @@ pub fn run(args: Args) -> Result<()> {
                 / sel.len().max(1) as f64
         };
         println!(
-            "| **mean** | {method} | {:.3} | {:.2} | {:.1} | {:.3} | {:.3} |",
+            "| **mean** | {method} | {threshold} | {:.3} | {:.2} | {:.1} | {:.3} | {:.3} |",
             mean(|s| s.dsc),
             mean(|s| s.h95),
             mean(|s| s.avd),
