@@ -4,6 +4,7 @@
 //! The core (`volume`, `model`, `pipeline`, `metrics`) is pure and compiles for native
 //! and wasm32 targets; `cli` and `train` are native-only, `web` is wasm-only.
 
+pub mod brain;
 pub mod metrics;
 pub mod model;
 pub mod phantom;

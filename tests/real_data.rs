@@ -159,3 +159,41 @@ fn simulated_flairs_show_lesions_bright_on_every_wmh2017_case() {
         assert!((1.0..4.0).contains(&mean), "{name}: lesion mean {mean}");
     }
 }
+
+/// Brain extraction (`brain::brain_mask`) on every FLAIR case's T1, resampled onto the
+/// FLAIR grid as the pipeline does, against the brain mask that ships with the case.
+/// The Sim-Vent T1s have skull, scalp and 7 mm slices; the others are skull-stripped,
+/// and their reference is the stripped FLAIR's non-zero region.
+#[test]
+fn brain_extraction_matches_the_shipped_brain_masks() {
+    use wmh::brain::brain_mask;
+    use wmh::volume::Reorientation;
+    let Some(data) = shared_data() else { return };
+    let mut scores = Vec::new();
+    for case in cases(&data) {
+        let name = case.file_name().unwrap().to_string_lossy().into_owned();
+        let flair = read(&case.join("flair.nii.gz"));
+        let t1 = read(&case.join("t1.nii.gz"));
+        let given = case.join("brain_mask.nii.gz");
+        let truth = if given.exists() {
+            read(&given)
+        } else {
+            flair.clone()
+        };
+        assert_eq!(truth.dims, flair.dims, "{name}");
+        let r = resample::onto_grid(&t1, flair.dims, &flair.geometry.affine);
+        let reorient = Reorientation::to_ras(&flair.geometry.affine, flair.dims);
+        let spacing = reorient.canonical_spacing(flair.geometry.voxel_sizes());
+        let mask = brain_mask(
+            &reorient.forward(&r.data),
+            reorient.canonical_dims(),
+            spacing,
+        );
+        let got = reorient.inverse(&mask);
+        let truth: Vec<bool> = truth.data.iter().map(|&v| v > 0.0).collect();
+        let d = dice(&got, &truth);
+        println!("{name}: brain Dice {d:.3}");
+        scores.push((name, d));
+    }
+    assert!(scores.iter().all(|s| s.1 >= 0.85), "{scores:?}");
+}

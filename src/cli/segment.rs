@@ -59,6 +59,8 @@ struct Summary {
     lesion_count: usize,
     total_ml: f64,
     wm_filter: bool,
+    /// Slices where the brain mask stood in for the WM region.
+    brain_fallback_slices: usize,
     head_overlap_dice: Option<f64>,
     device: String,
     seconds: f64,
@@ -151,6 +153,7 @@ pub fn run(args: Args) -> Result<()> {
     }
     files::write_all_atomic(&writes)?;
 
+    let seg_filter = seg.filter_description();
     let summary = Summary {
         flair: args.flair,
         t1: args.t1,
@@ -158,6 +161,7 @@ pub fn run(args: Args) -> Result<()> {
         lesion_count: seg.lesions.len(),
         total_ml: seg.total_ml,
         wm_filter: seg.wm_filtered,
+        brain_fallback_slices: seg.brain_fallback_slices,
         head_overlap_dice: inputs.head_overlap,
         device: format!("{:?}", args.device).to_lowercase(),
         seconds: start.elapsed().as_secs_f64(),
@@ -170,11 +174,7 @@ pub fn run(args: Args) -> Result<()> {
             "{} lesions, {:.2} mL total WMH ({}), written to {} in {:.1} s",
             summary.lesion_count,
             summary.total_ml,
-            if summary.wm_filter {
-                "white-matter filter on"
-            } else {
-                "white-matter filter off"
-            },
+            seg_filter,
             summary.output.display(),
             summary.seconds
         );

@@ -256,7 +256,15 @@ pub struct Inputs {
     pub t1: Option<SliceStack>,
     /// Dice of FLAIR and T1 head masks after resampling (alignment check).
     pub head_overlap: Option<f64>,
+    /// The brain found in the T1 (canonical grid), outside which the T1 was zeroed.
+    pub brain: Option<Vec<bool>>,
 }
+
+/// White matter is about 35-45 % of the brain. In a slice where the WM region covers
+/// less than this fraction of the brain, the WM network failed there (an unusual
+/// contrast or slice thickness), and the brain filters that slice instead, rather than
+/// deleting true lesions with a wrong region.
+pub const MIN_WM_FRACTION_OF_BRAIN: f64 = 0.15;
 
 impl Inputs {
     /// Resamples the T1 onto the FLAIR grid, checks that they line up, and prepares slices.
@@ -272,8 +280,8 @@ impl Inputs {
         }
         let reorient = Reorientation::to_ras(&flair.geometry.affine, flair.dims);
         let flair_stack = SliceStack::new(&flair.data, &flair, &reorient, spacing_mm.0);
-        let (t1_stack, head_overlap) = match t1 {
-            None => (None, None),
+        let (t1_stack, head_overlap, brain) = match t1 {
+            None => (None, None, None),
             Some(t1) => {
                 let r = resample::onto_grid(t1, flair.dims, &flair.geometry.affine);
                 let t1_head = foreground_mask(&r.data, flair.dims, axis);
@@ -285,9 +293,11 @@ impl Inputs {
                 if overlap < MIN_HEAD_OVERLAP {
                     return Err(PipelineError::Misaligned(overlap));
                 }
+                let (stripped, brain) = strip_skull(&r.data, &flair, &reorient);
                 (
-                    Some(SliceStack::new(&r.data, &flair, &reorient, spacing_mm.1)),
+                    Some(SliceStack::new(&stripped, &flair, &reorient, spacing_mm.1)),
                     Some(overlap),
+                    Some(brain),
                 )
             }
         };
@@ -297,6 +307,7 @@ impl Inputs {
             flair: flair_stack,
             t1: t1_stack,
             head_overlap,
+            brain,
         })
     }
 
@@ -324,7 +335,7 @@ impl Inputs {
         let region = self.region(wm_planes, options);
         let flair = &self.flair.data;
         let inside: Vec<bool> = match &region {
-            Some(r) => r.clone(),
+            Some((r, _)) => r.clone(),
             None => flair.iter().map(|&v| v > self.flair.fill + 0.5).collect(),
         };
         let normalised = preprocess::robust_zscore(flair, &inside);
@@ -336,20 +347,24 @@ impl Inputs {
         self.conclude(prob, region, options)
     }
 
-    /// The WM region (canonical grid) when a T1 was given and the filter is on.
-    fn region(&self, wm_planes: Option<&[Vec<f32>]>, options: &Options) -> Option<Vec<bool>> {
+    /// The filter region (canonical grid) when a T1 was given and the filter is on, with
+    /// the number of slices where the brain stood in for the WM region.
+    fn region(
+        &self,
+        wm_planes: Option<&[Vec<f32>]>,
+        options: &Options,
+    ) -> Option<(Vec<bool>, usize)> {
         match (wm_planes, &self.t1, options.wm_filter) {
             (Some(planes), Some(t1), true) => {
                 let wm = preprocess::assemble(planes, &t1.plane, self.flair.dims);
                 let spacing = self
                     .reorient
                     .canonical_spacing(self.reference.geometry.voxel_sizes());
-                Some(wm_region(
-                    &wm,
-                    self.flair.dims,
-                    spacing,
-                    options.wm_dilation_mm,
-                ))
+                let region = wm_region(&wm, self.flair.dims, spacing, options.wm_dilation_mm);
+                Some(match &self.brain {
+                    Some(brain) => within_brain(&region, brain, self.flair.dims),
+                    None => (region, 0),
+                })
             }
             _ => None,
         }
@@ -360,9 +375,11 @@ impl Inputs {
     fn conclude(
         &self,
         wmh: Vec<f32>,
-        region: Option<Vec<bool>>,
+        region: Option<(Vec<bool>, usize)>,
         options: &Options,
     ) -> Segmentation {
+        let brain_fallback_slices = region.as_ref().map_or(0, |r| r.1);
+        let region = region.map(|r| r.0);
         let filtered: Vec<f32> = match &region {
             Some(r) => wmh
                 .iter()
@@ -395,6 +412,7 @@ impl Inputs {
             wm_region,
             lesions,
             wm_filtered,
+            brain_fallback_slices,
         }
     }
 }
@@ -423,6 +441,41 @@ fn head_coverage(flair: &Volume, t1: &Volume, head: &[bool]) -> f64 {
     inside as f64 / total.max(1) as f64
 }
 
+/// The WM region cut to the brain, slice by axial slice (canonical grid); slices where
+/// it covers less than [`MIN_WM_FRACTION_OF_BRAIN`] of the brain take the brain
+/// instead. Returns the region and the number of such slices.
+pub fn within_brain(region: &[bool], brain: &[bool], dims: [usize; 3]) -> (Vec<bool>, usize) {
+    let n = dims[0] * dims[1];
+    let mut out = Vec::with_capacity(region.len());
+    let mut fallback = 0;
+    for (r, b) in region.chunks(n).zip(brain.chunks(n)) {
+        let in_brain = b.iter().filter(|&&v| v).count();
+        let wm = r.iter().zip(b).filter(|&(&r, &b)| r && b).count();
+        if in_brain > 0 && (wm as f64) < MIN_WM_FRACTION_OF_BRAIN * in_brain as f64 {
+            fallback += 1;
+            out.extend_from_slice(b);
+        } else {
+            out.extend(r.iter().zip(b).map(|(&r, &b)| r && b));
+        }
+    }
+    (out, fallback)
+}
+
+/// The T1 (stored order, on the FLAIR's grid) with everything outside the brain set
+/// to zero, as the WM network learned on skull-stripped T1s (see [`crate::brain`]),
+/// and the brain mask (canonical grid).
+fn strip_skull(t1: &[f32], flair: &Volume, reorient: &Reorientation) -> (Vec<f32>, Vec<bool>) {
+    let canonical = reorient.forward(t1);
+    let spacing = reorient.canonical_spacing(flair.geometry.voxel_sizes());
+    let brain = crate::brain::brain_mask(&canonical, reorient.canonical_dims(), spacing);
+    let stripped: Vec<f32> = canonical
+        .iter()
+        .zip(&brain)
+        .map(|(&v, &b)| if b { v } else { 0.0 })
+        .collect();
+    (reorient.inverse(&stripped), brain)
+}
+
 /// The WM region from WM probabilities (canonical grid): thresholded, holes filled in
 /// each axial slice, then dilated in-plane by `dilation_mm`, so that lesions, which
 /// are dark on T1 and may be missing from a plain WM mask, are kept.
@@ -434,37 +487,7 @@ pub fn wm_region(
 ) -> Vec<bool> {
     let mask: Vec<bool> = wm_prob.iter().map(|&p| p >= 0.5).collect();
     let filled = volume::fill_holes_per_slice(&mask, dims, 2);
-    dilate_in_plane(&filled, dims, spacing, dilation_mm)
-}
-
-/// In-plane dilation by an ellipse of radius `mm` (in voxels per axis from `spacing`).
-pub fn dilate_in_plane(mask: &[bool], dims: [usize; 3], spacing: [f64; 3], mm: f64) -> Vec<bool> {
-    let rx = (mm / spacing[0]).floor() as i64;
-    let ry = (mm / spacing[1]).floor() as i64;
-    let offsets: Vec<(i64, i64)> = (-ry..=ry)
-        .flat_map(|dy| (-rx..=rx).map(move |dx| (dx, dy)))
-        .filter(|&(dx, dy)| {
-            let (fx, fy) = (dx as f64 * spacing[0], dy as f64 * spacing[1]);
-            fx * fx + fy * fy <= mm * mm + 1e-9
-        })
-        .collect();
-    let mut out = mask.to_vec();
-    for z in 0..dims[2] {
-        for y in 0..dims[1] {
-            for x in 0..dims[0] {
-                if !mask[index(dims, x, y, z)] {
-                    continue;
-                }
-                for &(dx, dy) in &offsets {
-                    let (nx, ny) = (x as i64 + dx, y as i64 + dy);
-                    if nx >= 0 && ny >= 0 && nx < dims[0] as i64 && ny < dims[1] as i64 {
-                        out[index(dims, nx as usize, ny as usize, z)] = true;
-                    }
-                }
-            }
-        }
-    }
-    out
+    volume::dilate_in_plane(&filled, dims, spacing, dilation_mm)
 }
 
 /// One connected lesion in the output mask.
@@ -526,6 +549,24 @@ pub struct Segmentation {
     pub total_ml: f64,
     /// Whether the WM filter was applied.
     pub wm_filtered: bool,
+    /// Axial slices where the filter used the brain because the WM network found too
+    /// little white matter there (see [`MIN_WM_FRACTION_OF_BRAIN`]).
+    pub brain_fallback_slices: usize,
+}
+
+impl Segmentation {
+    /// How the filter was applied, in words, for summaries.
+    pub fn filter_description(&self) -> String {
+        match (self.wm_filtered, self.brain_fallback_slices) {
+            (false, _) => "white-matter filter off".into(),
+            (true, 0) => "white-matter filter on".into(),
+            (true, n) => format!(
+                "white-matter filter on; the brain mask stood in for it in {n} slice{} where \
+                 the WM network found too little white matter",
+                if n == 1 { "" } else { "s" }
+            ),
+        }
+    }
 }
 
 /// Progress of a segmentation, for progress bars.
@@ -596,13 +637,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn dilation_grows_a_point_into_a_disc_in_plane_only() {
-        let dims = [9, 9, 3];
-        let mut m = vec![false; 243];
-        m[index(dims, 4, 4, 1)] = true;
-        let d = dilate_in_plane(&m, dims, [1.0, 1.0, 5.0], 2.0);
-        assert_eq!(d.iter().filter(|&&b| b).count(), 13); // radius-2 digital disc
-        assert!(!d[index(dims, 4, 4, 0)] && !d[index(dims, 4, 4, 2)]);
+    fn region_is_cut_to_the_brain_and_falls_back_where_wm_is_missing() {
+        let dims = [4, 4, 2];
+        // Brain: the left half of both slices (8 voxels each).
+        let brain: Vec<bool> = (0..32).map(|i| i % 4 < 2).collect();
+        let mut region = vec![false; 32];
+        // Slice 0: WM on 3 brain voxels and on 2 voxels outside the brain.
+        for i in [0, 1, 4, 2, 3] {
+            region[i] = true;
+        }
+        // Slice 1: a single WM voxel, 1/8 < 15 % of the brain.
+        region[16] = true;
+        let (out, fallback) = within_brain(&region, &brain, dims);
+        assert_eq!(fallback, 1);
+        assert_eq!(
+            &out[..16],
+            (0..16).map(|i| [0, 1, 4].contains(&i)).collect::<Vec<_>>()
+        );
+        assert_eq!(&out[16..], &brain[16..]);
     }
 
     #[test]

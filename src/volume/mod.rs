@@ -246,6 +246,65 @@ pub fn fill_holes_per_slice(mask: &[bool], dims: [usize; 3], axis: usize) -> Vec
     out
 }
 
+/// Offsets of the digital ellipse of radius `mm` in a plane with pixel sizes `spacing`.
+fn disc(spacing: [f64; 3], mm: f64) -> Vec<(i64, i64)> {
+    let rx = (mm / spacing[0]).floor() as i64;
+    let ry = (mm / spacing[1]).floor() as i64;
+    (-ry..=ry)
+        .flat_map(|dy| (-rx..=rx).map(move |dx| (dx, dy)))
+        .filter(|&(dx, dy)| {
+            let (fx, fy) = (dx as f64 * spacing[0], dy as f64 * spacing[1]);
+            fx * fx + fy * fy <= mm * mm + 1e-9
+        })
+        .collect()
+}
+
+/// In-plane erosion (axial slices, canonical grid) by an ellipse of radius `mm`:
+/// a voxel stays only if the whole disc around it is inside `mask` (and the image).
+pub fn erode_in_plane(mask: &[bool], dims: [usize; 3], spacing: [f64; 3], mm: f64) -> Vec<bool> {
+    let offsets = disc(spacing, mm);
+    let mut out = vec![false; mask.len()];
+    for z in 0..dims[2] {
+        for y in 0..dims[1] {
+            for x in 0..dims[0] {
+                let i = index(dims, x, y, z);
+                out[i] = mask[i]
+                    && offsets.iter().all(|&(dx, dy)| {
+                        let (nx, ny) = (x as i64 + dx, y as i64 + dy);
+                        nx >= 0
+                            && ny >= 0
+                            && nx < dims[0] as i64
+                            && ny < dims[1] as i64
+                            && mask[index(dims, nx as usize, ny as usize, z)]
+                    });
+            }
+        }
+    }
+    out
+}
+
+/// In-plane dilation (axial slices, canonical grid) by an ellipse of radius `mm`.
+pub fn dilate_in_plane(mask: &[bool], dims: [usize; 3], spacing: [f64; 3], mm: f64) -> Vec<bool> {
+    let offsets = disc(spacing, mm);
+    let mut out = mask.to_vec();
+    for z in 0..dims[2] {
+        for y in 0..dims[1] {
+            for x in 0..dims[0] {
+                if !mask[index(dims, x, y, z)] {
+                    continue;
+                }
+                for &(dx, dy) in &offsets {
+                    let (nx, ny) = (x as i64 + dx, y as i64 + dy);
+                    if nx >= 0 && ny >= 0 && nx < dims[0] as i64 && ny < dims[1] as i64 {
+                        out[index(dims, nx as usize, ny as usize, z)] = true;
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
 /// Dice overlap of two boolean masks (1 when both are empty).
 pub fn dice(a: &[bool], b: &[bool]) -> f64 {
     let (mut inter, mut na, mut nb) = (0usize, 0usize, 0usize);
@@ -264,6 +323,29 @@ pub fn dice(a: &[bool], b: &[bool]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dilation_grows_a_point_into_a_disc_in_plane_only() {
+        let dims = [9, 9, 3];
+        let mut m = vec![false; 243];
+        m[index(dims, 4, 4, 1)] = true;
+        let d = dilate_in_plane(&m, dims, [1.0, 1.0, 5.0], 2.0);
+        assert_eq!(d.iter().filter(|&&b| b).count(), 13); // radius-2 digital disc
+        assert!(!d[index(dims, 4, 4, 0)] && !d[index(dims, 4, 4, 2)]);
+    }
+
+    #[test]
+    fn erosion_undoes_dilation_of_a_disc_away_from_the_border() {
+        let dims = [15, 15, 1];
+        let mut m = vec![false; 225];
+        m[index(dims, 7, 7, 0)] = true;
+        let d = dilate_in_plane(&m, dims, [1.0, 1.0, 1.0], 3.0);
+        assert_eq!(erode_in_plane(&d, dims, [1.0, 1.0, 1.0], 3.0), m);
+        // A mask touching the image edge erodes from the edge too.
+        let full = vec![true; 225];
+        let e = erode_in_plane(&full, dims, [1.0, 1.0, 1.0], 1.0);
+        assert!(!e[index(dims, 0, 7, 0)] && e[index(dims, 1, 7, 0)]);
+    }
 
     #[test]
     fn percentile_by_nearest_rank() {

@@ -48,7 +48,8 @@ pub struct Outcome {
     pub scene: Rc<Scene>,
     lesions: Vec<(Lesion, [usize; 3])>,
     total_ml: f64,
-    wm_filtered: bool,
+    /// The filter, in words (`None` without a T1).
+    filter: Option<String>,
     timings: Timings,
     mask_url: String,
     probability_url: String,
@@ -188,7 +189,7 @@ pub fn App() -> impl IntoView {
                     scene: Rc::new(scene),
                     lesions,
                     total_ml: seg.total_ml,
-                    wm_filtered: seg.wm_filtered,
+                    filter: seg.wm_filtered.then(|| seg.filter_description()),
                     timings,
                     mask_url: blob_url(&mask_bytes),
                     probability_url: blob_url(&prob_bytes),
@@ -341,7 +342,10 @@ fn Results(outcome: Outcome) -> impl IntoView {
                     "{} lesions, {:.2} mL total WMH{}",
                     outcome.lesions.len(),
                     outcome.total_ml,
-                    if outcome.wm_filtered { " (white-matter filter on)" } else { " (FLAIR only: white-matter filter off)" }
+                    outcome.filter.as_ref().map_or_else(
+                        || " (FLAIR only: white-matter filter off)".to_string(),
+                        |f| format!(" ({f})"),
+                    )
                 )}
             </p>
             <p class="timings" data-testid="timings">

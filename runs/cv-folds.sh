@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Cross-validation folds of the WMH network, by patient: each fold holds out one
+# patient of each source that has several (P14's three time points stay together).
+# Usage: runs/cv-folds.sh NAME FOLD... [-- extra wmh train flags]
+#   NAME  run prefix, e.g. cv-w16-synth (runs go to runs/NAME-a, -b, -c)
+#   FOLD  a, b or c
+# With SYNTH=1 the 30 wmh2017 T1s are added as simulated FLAIRs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+name=$1; shift
+folds=()
+while [ $# -gt 0 ] && [ "$1" != "--" ]; do folds+=("$1"); shift; done
+[ "${1:-}" = "--" ] && shift
+all=(mslesseg-P14-T1 mslesseg-P14-T2 mslesseg-P14-T3 openms-patient07 openms-patient19 simvent-104252 simvent-105074 simvent-105465)
+synth=""
+if [ "${SYNTH:-0}" = 1 ]; then
+  synth=,$(ls ../shared/data/wmh2017 | sed 's#^#wmh2017/#' | paste -sd,)
+fi
+for f in "${folds[@]}"; do
+  case $f in
+    a) val="openms-patient19 simvent-105465" ;;
+    b) val="openms-patient07 simvent-104252" ;;
+    c) val="mslesseg-P14-T1 mslesseg-P14-T2 mslesseg-P14-T3 simvent-105074" ;;
+    *) echo "unknown fold $f" >&2; exit 2 ;;
+  esac
+  train=$(for c in "${all[@]}"; do [[ " $val " == *" $c "* ]] || echo "$c"; done | paste -sd,)
+  out=runs/$name-$f
+  resume=(); [ -f "$out/checkpoint/state.json" ] && resume=(--resume)
+  ./target/release/wmh train --task wmh --out "$out" --width 16 --steps 3000 --val-every 250 \
+    --seed 1 --train "$train$synth" --val "$(echo $val | tr ' ' ,)" "${resume[@]}" "$@" \
+    >> "runs/$name-$f.train.log" 2>&1
+done

@@ -1,0 +1,134 @@
+//! Brain extraction from a T1 that still has skull, scalp and neck.
+//!
+//! The WM network learned white matter on skull-stripped T1s, and the inference
+//! normalisation (z-scores over the foreground) shifts when bright scalp fat is in the
+//! picture: on head scans the network then marks scalp as white matter, or misses the
+//! brain's. Stripping the T1 first shows the network what it was trained on. The
+//! method is morphological, with no atlas, so it runs the same in the browser: brain
+//! tissue (brighter than CSF and bone) is eroded in-plane until the thin bridges to
+//! scalp, eyes and neck break, the largest 3-D piece is kept, and it is grown back.
+
+use crate::metrics::label_26;
+use crate::tissue::kmeans_1d;
+use crate::volume::{
+    dilate_in_plane, erode_in_plane, fill_holes_per_slice, foreground_mask, percentile,
+};
+
+/// In-plane erosion (mm) that separates the brain from the scalp: the skull and CSF
+/// between them are a few millimetres thick, the bridges through them thinner.
+pub const EROSION_MM: f64 = 4.0;
+
+/// Radius (mm) of the closing that takes in the sulci and the cortex's CSF, up to the
+/// inner surface of the skull, as brain masks conventionally do.
+pub const CLOSING_MM: f64 = 6.0;
+
+/// The brain of a T1 on the canonical grid (axial slices across the last axis), with
+/// in-plane `spacing` in mm. Skull-stripped input comes back as (about) its own
+/// non-zero region; an empty image gives an empty mask.
+pub fn brain_mask(t1: &[f32], dims: [usize; 3], spacing: [f64; 3]) -> Vec<bool> {
+    let head = foreground_mask(t1, dims, 2);
+    let values: Vec<f32> = (0..t1.len()).filter(|&i| head[i]).map(|i| t1[i]).collect();
+    if values.is_empty() {
+        return head;
+    }
+    // Three intensity classes in the head: CSF/bone/air, grey matter/muscle, white
+    // matter/fat. Brain tissue is everything above the midpoint of the lower two.
+    let p = |q| percentile(&values, q);
+    let means = kmeans_1d(&values, [p(10.0), p(50.0), p(90.0)], 20);
+    let threshold = 0.5 * (means[0] + means[1]);
+    let tissue: Vec<bool> = (0..t1.len())
+        .map(|i| head[i] && t1[i] > threshold)
+        .collect();
+    let core = erode_in_plane(&tissue, dims, spacing, EROSION_MM);
+    let components = label_26(&core, dims);
+    let Some(largest) = (0..components.count()).max_by_key(|&c| components.sizes[c]) else {
+        return vec![false; t1.len()];
+    };
+    let keep = largest as u32 + 1;
+    let core: Vec<bool> = components.labels.iter().map(|&l| l == keep).collect();
+    // Grow back only into tissue, so the growth cannot jump the skull again.
+    let grown = dilate_in_plane(&core, dims, spacing, EROSION_MM + 0.5);
+    let brain: Vec<bool> = (0..t1.len()).map(|i| grown[i] && tissue[i]).collect();
+    let closed = erode_in_plane(
+        &dilate_in_plane(&brain, dims, spacing, CLOSING_MM),
+        dims,
+        spacing,
+        CLOSING_MM,
+    );
+    let brain = fill_holes_per_slice(&closed, dims, 2);
+    (0..t1.len()).map(|i| brain[i] && head[i]).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::volume::{dice, index};
+
+    /// A head phantom: a brain ellipsoid (WM core, GM rim, ventricle), a dark skull
+    /// shell and a bright scalp shell, on 1 x 1 x 3 mm voxels.
+    fn head() -> (Vec<f32>, Vec<bool>, [usize; 3]) {
+        let dims = [80, 80, 20];
+        let mut t1 = vec![0.0f32; 80 * 80 * 20];
+        let mut brain = vec![false; t1.len()];
+        for z in 0..20 {
+            for y in 0..80 {
+                for x in 0..80 {
+                    let (dx, dy, dz) = (x as f64 - 40.0, y as f64 - 40.0, (z as f64 - 10.0) * 3.0);
+                    let r = (dx * dx + dy * dy + dz * dz * 0.8).sqrt();
+                    let i = index(dims, x, y, z);
+                    t1[i] = if r < 6.0 {
+                        20.0 // ventricle
+                    } else if r < 22.0 {
+                        100.0 // WM
+                    } else if r < 27.0 {
+                        65.0 // GM
+                    } else if r < 28.0 {
+                        25.0 // CSF
+                    } else if r < 33.0 {
+                        10.0 // skull
+                    } else if r < 37.0 {
+                        110.0 // scalp fat
+                    } else {
+                        0.0
+                    };
+                    brain[i] = r < 28.0;
+                }
+            }
+        }
+        (t1, brain, dims)
+    }
+
+    #[test]
+    fn strips_skull_and_scalp_from_a_head_phantom() {
+        let (t1, truth, dims) = head();
+        let got = brain_mask(&t1, dims, [1.0, 1.0, 3.0]);
+        let d = dice(&got, &truth);
+        assert!(d > 0.95, "brain Dice {d}");
+        // No scalp: the fat shell is outside.
+        assert!(!got[index(dims, 40 + 35, 40, 10)]);
+        // The ventricle is inside.
+        assert!(got[index(dims, 40, 40, 10)]);
+    }
+
+    #[test]
+    fn keeps_a_stripped_brain_whole() {
+        let (mut t1, truth, dims) = head();
+        for (v, &b) in t1.iter_mut().zip(&truth) {
+            if !b {
+                *v = 0.0;
+            }
+        }
+        let got = brain_mask(&t1, dims, [1.0, 1.0, 3.0]);
+        assert!(dice(&got, &truth) > 0.95);
+    }
+
+    #[test]
+    fn empty_image_gives_empty_mask() {
+        let dims = [8, 8, 4];
+        assert!(
+            brain_mask(&vec![0.0; 256], dims, [1.0; 3])
+                .iter()
+                .all(|&b| !b)
+        );
+    }
+}
