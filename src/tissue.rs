@@ -63,13 +63,6 @@ pub struct Tissue {
     pub means: [f32; 3],
 }
 
-/// The brain mask: the non-zero voxels when the T1 is skull-stripped (at least a fifth
-/// of the volume is exactly zero), else `None` (the caller must supply one).
-pub fn stripped_brain_mask(image: &[f32]) -> Option<Vec<bool>> {
-    let zeros = image.iter().filter(|&&v| v == 0.0).count();
-    (zeros * 5 >= image.len()).then(|| image.iter().map(|&v| v > 0.0).collect())
-}
-
 /// One-dimensional k-means on `y` from the starting `means` (sorted on return).
 pub fn kmeans_1d(y: &[f32], mut means: [f32; 3], iterations: usize) -> [f32; 3] {
     for _ in 0..iterations {
@@ -474,11 +467,5 @@ mod tests {
             classify(&image, [10, 10, 10], &mask, &TissueOptions::default()).unwrap_err(),
             TissueError::TooSmall(0)
         );
-    }
-
-    #[test]
-    fn stripped_mask_needs_a_zero_background() {
-        assert!(stripped_brain_mask(&[0.0, 0.0, 1.0, 2.0]).is_some());
-        assert!(stripped_brain_mask(&[1.0; 10]).is_none());
     }
 }

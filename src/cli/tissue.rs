@@ -14,7 +14,8 @@ use super::files;
 /// Arguments of `wmh tissue`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// T1 image (.nii/.nii.gz). Skull-stripped (zero background), or give --mask.
+    /// T1 image (.nii/.nii.gz), skull-stripped (zero background) or with skull; then
+    /// the brain is found by morphology (`brain`), unless --mask gives it.
     #[arg(long)]
     t1: PathBuf,
     /// Where to write the labels (uint8: 0 outside, 1 CSF, 2 GM, 3 WM).
@@ -70,13 +71,9 @@ pub fn run(args: Args) -> Result<()> {
             }
             m.data.iter().map(|&v| v != 0.0).collect()
         }
-        None => match tissue::stripped_brain_mask(&t1.data) {
-            Some(m) => m,
-            None => bail!(
-                "{}: the T1 has no zero background (not skull-stripped); give a brain mask with --mask",
-                args.t1.display()
-            ),
-        },
+        // A zero background alone does not mean skull-stripped (many head scans have
+        // one); brain extraction keeps a stripped brain whole and strips a head.
+        None => crate::brain::brain_mask_stored(&t1.data, &t1.geometry.affine, t1.dims),
     };
     let reference = args
         .reference
