@@ -212,3 +212,50 @@ fn brain_extraction_keeps_the_brain_and_drops_the_head() {
     }
     assert!(failures.is_empty(), "{failures:?}");
 }
+
+/// `wmh tissue` on `wmh2017/` T1s, which keep skull, scalp and neck and come without
+/// brain masks: the brain it finds holds the labelled WMH, and white matter is a
+/// plausible share of it. (There are no reference tissue maps for these scans.)
+#[test]
+fn tissue_classifier_labels_head_t1s_without_a_brain_mask() {
+    let Some(data) = shared_data() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    for case in ["utrecht-0", "singapore-50", "amsterdam-ge3t-101"] {
+        let dir = data.join("wmh2017").join(case);
+        let out_path = tmp.path().join(format!("{case}.nii.gz"));
+        let out = wmh(&[
+            "tissue",
+            "--t1",
+            dir.join("t1.nii.gz").to_str().unwrap(),
+            "--output",
+            out_path.to_str().unwrap(),
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let labels = read(&out_path);
+        let wmh_labels = read(&dir.join("wmh.nii.gz"));
+        let brain = labels.data.iter().filter(|&&l| l > 0.0).count() as f64;
+        let wm = labels.data.iter().filter(|&&l| l == 3.0).count() as f64;
+        let lesions: Vec<usize> = (0..wmh_labels.data.len())
+            .filter(|&i| wmh_labels.data[i] == 1.0)
+            .collect();
+        let in_brain =
+            lesions.iter().filter(|&&i| labels.data[i] > 0.0).count() as f64 / lesions.len() as f64;
+        let ml = brain * labels.geometry.voxel_volume_mm3() / 1000.0;
+        println!(
+            "{case}: brain {ml:.0} mL, WM {:.0} %, WMH inside the brain {:.1} %",
+            100.0 * wm / brain,
+            100.0 * in_brain
+        );
+        assert!((900.0..2000.0).contains(&ml), "{case}: brain {ml} mL");
+        assert!(
+            (0.25..0.6).contains(&(wm / brain)),
+            "{case}: WM share {}",
+            wm / brain
+        );
+        assert!(in_brain >= 0.97, "{case}: {in_brain}");
+    }
+}
