@@ -137,13 +137,17 @@ fn measure(
         [0.0, 0.0, 3.0, -3.0 * (slices as f64 - 1.0) / 2.0],
     ];
     let case = phantom::generate([256, 256, slices], affine, 1);
-    let inputs = Inputs::prepare(case.flair, Some(&case.t1), (1.0, 1.0))?;
     let options = Options::default();
-    let once = || pipeline::run(&inputs, &networks, &device, &options, batch, &mut |_| {});
-    once(); // warm-up: kernel compilation and allocator growth
+    // Preparation (resampling, brain extraction, normalisation) counts: a user waits for it.
+    let once = || -> Result<()> {
+        let inputs = Inputs::prepare(case.flair.clone(), Some(&case.t1), (1.0, 1.0))?;
+        pipeline::run(&inputs, &networks, &device, &options, batch, &mut |_| {});
+        Ok(())
+    };
+    once()?; // warm-up: kernel compilation and allocator growth
     let start = Instant::now();
     for _ in 0..repeats.max(1) {
-        once();
+        once()?;
     }
     Ok(Measurement {
         backend: format!("{backend:?}").to_lowercase(),
