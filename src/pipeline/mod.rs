@@ -465,13 +465,15 @@ pub fn within_brain(region: &[bool], brain: &[bool], dims: [usize; 3]) -> (Vec<b
 /// to zero, as the WM network learned on skull-stripped T1s (see [`crate::brain`]),
 /// and the brain mask (canonical grid).
 fn strip_skull(t1: &[f32], flair: &Volume, reorient: &Reorientation) -> (Vec<f32>, Vec<bool>) {
-    let brain = crate::brain::brain_mask_stored(t1, &flair.geometry.affine, flair.dims);
-    let stripped = t1
+    let canonical = reorient.forward(t1);
+    let spacing = reorient.canonical_spacing(flair.geometry.voxel_sizes());
+    let brain = crate::brain::brain_mask(&canonical, reorient.canonical_dims(), spacing);
+    let stripped: Vec<f32> = canonical
         .iter()
         .zip(&brain)
         .map(|(&v, &b)| if b { v } else { 0.0 })
         .collect();
-    (stripped, reorient.forward(&brain))
+    (reorient.inverse(&stripped), brain)
 }
 
 /// The WM region from WM probabilities (canonical grid): thresholded, holes filled in
