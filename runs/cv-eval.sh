@@ -1,23 +1,31 @@
 #!/usr/bin/env bash
 # Scores the cross-validation folds of runs/cv-folds.sh on their held-out cases with
-# `wmh validate` (final checkpoint of each fold, the shipped WM network, a threshold
-# sweep), writing runs/cv-w16/fold-<f>.json. Fold a is runs/wmh-w16 (same split,
-# settings and seed).
+# `wmh validate` (final checkpoint of each fold, a WM network, a threshold sweep),
+# writing runs/<NAME>/fold-<f>.json and runs/<NAME>/summary.md.
+#   WIDTH  base width of the folds (default 16)
+#   NAME   the folds' run prefix (default cv-w<WIDTH>): runs/<NAME>-a, -b, -c; for
+#          cv-w16, fold a is runs/wmh-w16 (same split, settings and seed).
+#   WM     folder with wm.json/wm.safetensors (default: the shipped weights/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 D=../shared/data/flair
-mkdir -p runs/cv-w16
+width=${WIDTH:-16}
+wm=${WM:-weights}
+name=${NAME:-cv-w$width}
+out=runs/$name
+mkdir -p "$out"
 for f in a b c; do
+  run=runs/$name-$f
   case $f in
-    a) run=runs/wmh-w16; cases="openms-patient19 simvent-105465" ;;
-    b) run=runs/cv-w16-b; cases="openms-patient07 simvent-104252" ;;
-    c) run=runs/cv-w16-c; cases="mslesseg-P14-T1 mslesseg-P14-T2 mslesseg-P14-T3 simvent-105074" ;;
+    a) cases="openms-patient19 simvent-105465"; [ "$name" = cv-w16 ] && run=runs/wmh-w16 ;;
+    b) cases="openms-patient07 simvent-104252" ;;
+    c) cases="mslesseg-P14-T1 mslesseg-P14-T2 mslesseg-P14-T3 simvent-105074" ;;
   esac
   w=$(mktemp -d)
-  cp "$run/last/wmh.json" "$run/last/wmh.safetensors" weights/wm.json weights/wm.safetensors "$w/"
+  cp "$run/last/wmh.json" "$run/last/wmh.safetensors" "$wm/wm.json" "$wm/wm.safetensors" "$w/"
   ./target/release/wmh validate --weights "$w" --threshold 0.5,0.8,0.9,0.95,0.98,0.99,0.995 \
-    --baseline-z 3 --json "runs/cv-w16/fold-$f.json" $(for c in $cases; do echo "$D/$c"; done) \
-    > "runs/cv-w16/fold-$f.md"
+    --baseline-z 3 --json "$out/fold-$f.json" $(for c in $cases; do echo "$D/$c"; done) \
+    > "$out/fold-$f.md"
   rm -r "$w"
 done
 
@@ -25,7 +33,7 @@ done
 # (networks + WM filter) over all 8 held-out cases (the shipped threshold, for the
 # network trained on all cases), and `tbc` the mean over folds b and c only, which is
 # then applied to fold a's pair as a check that no tuning touched.
-cd runs/cv-w16
+cd "$out"
 best() { jq -s -r 'add | map(select(.method == "networks + WM filter"))
   | group_by(.threshold) | map({t: .[0].threshold, d: (map(.scores.dsc) | add / length)})
   | max_by(.d) | .t' "$@"; }

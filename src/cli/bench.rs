@@ -38,6 +38,10 @@ pub struct Args {
     /// Write the results as JSON to this file as well.
     #[arg(long)]
     json: Option<std::path::PathBuf>,
+    /// Instead of measuring, write the benchmark's FLAIR and T1 (flair.nii.gz, t1.nii.gz)
+    /// into this folder, so that the web app can be timed on the same volume.
+    #[arg(long)]
+    write_volume: Option<std::path::PathBuf>,
     /// Internal: measure one configuration in this process.
     #[arg(long, hide = true)]
     single: bool,
@@ -53,6 +57,9 @@ struct Measurement {
 }
 
 pub fn run(args: Args) -> Result<()> {
+    if let Some(dir) = &args.write_volume {
+        return write_volume(dir, args.slices);
+    }
     if args.single {
         let (&width, &backend) = args
             .widths
@@ -131,12 +138,7 @@ fn measure(
         wmh: net(Task::Wmh),
         wm: Some(net(Task::Wm)),
     };
-    let affine: Affine = [
-        [-0.95, 0.0, 0.0, 0.95 * 127.5],
-        [0.0, 0.95, 0.0, -0.95 * 127.5],
-        [0.0, 0.0, 3.0, -3.0 * (slices as f64 - 1.0) / 2.0],
-    ];
-    let case = phantom::generate([256, 256, slices], affine, 1);
+    let case = volume(slices);
     let options = Options::default();
     // Preparation (resampling, brain extraction, normalisation) counts: a user waits for it.
     let once = || -> Result<()> {
@@ -156,6 +158,24 @@ fn measure(
         seconds_per_volume: start.elapsed().as_secs_f64() / repeats.max(1) as f64,
         peak_rss_mib: peak_rss_mib(),
     })
+}
+
+/// The benchmark's case: 256 x 256 x `slices` voxels of 0.95 x 0.95 x 3 mm, stored
+/// LPS-style, like a clinical axial FLAIR with its T1 on the same grid.
+fn volume(slices: usize) -> phantom::Phantom {
+    let affine: Affine = [
+        [-0.95, 0.0, 0.0, 0.95 * 127.5],
+        [0.0, 0.95, 0.0, -0.95 * 127.5],
+        [0.0, 0.0, 3.0, -3.0 * (slices as f64 - 1.0) / 2.0],
+    ];
+    phantom::generate([256, 256, slices], affine, 1)
+}
+
+fn write_volume(dir: &std::path::Path, slices: usize) -> Result<()> {
+    let written = super::example::write_case(dir, &volume(slices), false)?;
+    let names: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
+    println!("wrote {}", names.join(", "));
+    Ok(())
 }
 
 /// Peak resident set size of this process (Linux `VmHWM`), 0 where unknown.

@@ -1,11 +1,11 @@
 //! `wmh example`: writes the built-in synthetic case (FLAIR, T1 and lesion truth),
 //! so the tool can be tried without any data.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use crate::phantom;
+use crate::phantom::{self, Phantom};
 use crate::volume::OutputData;
 
 use super::files;
@@ -19,13 +19,22 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("{}: cannot create", args.out.display()))?;
-    let case = phantom::example();
-    let flair = args.out.join("flair.nii.gz");
-    let t1 = args.out.join("t1.nii.gz");
-    let truth = args.out.join("truth.nii.gz");
-    files::write_all_atomic(&[
+    let written = write_case(&args.out, &phantom::example(), true)?;
+    let names: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
+    println!("wrote {}", names.join(", "));
+    Ok(())
+}
+
+/// Writes `case`'s flair.nii.gz and t1.nii.gz (and truth.nii.gz with `truth`) into
+/// `dir`, all or none; returns the paths written.
+pub fn write_case(dir: &Path, case: &Phantom, truth: bool) -> Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
+    let (flair, t1, labels) = (
+        dir.join("flair.nii.gz"),
+        dir.join("t1.nii.gz"),
+        dir.join("truth.nii.gz"),
+    );
+    let mut outputs: Vec<(&Path, Vec<u8>)> = vec![
         (
             &flair,
             case.flair
@@ -35,16 +44,13 @@ pub fn run(args: Args) -> Result<()> {
             &t1,
             case.t1.encode_like(OutputData::F32(&case.t1.data), true),
         ),
-        (
-            &truth,
+    ];
+    if truth {
+        outputs.push((
+            &labels,
             case.flair.encode_like(OutputData::U8(&case.lesions), true),
-        ),
-    ])?;
-    println!(
-        "wrote {}, {} and {}",
-        flair.display(),
-        t1.display(),
-        truth.display()
-    );
-    Ok(())
+        ));
+    }
+    files::write_all_atomic(&outputs)?;
+    Ok(outputs.iter().map(|(p, _)| p.to_path_buf()).collect())
 }

@@ -1,5 +1,5 @@
 //! Preparing volumes for the networks and mapping their output back: RAS
-//! reorientation, intensity normalisation, in-plane rescaling and padding.
+//! reorientation, intensity normalisation, the head's window, in-plane rescaling and padding.
 //!
 //! Training and inference both go through [`SliceStack`], so the networks always see
 //! the same preprocessing.
@@ -46,14 +46,23 @@ pub fn robust_zscore(data: &[f32], mask: &[bool]) -> Vec<f32> {
     data.iter().map(|&v| (v - median) / scale).collect()
 }
 
-/// How one axial slice maps into the network's input plane: rescaled to the target
-/// spacing, then padded (centred) to a multiple of 8.
+/// How one axial slice maps into the network's input plane: a window of the slice
+/// (the head's bounding box plus a margin, so the networks do not spend most of their
+/// time on air), rescaled to the target spacing, then padded (centred) to a multiple of 8.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Plane {
     /// Canonical slice extents (x = columns, y = rows).
     pub nx: usize,
     /// Rows of the canonical slice.
     pub ny: usize,
+    /// First column of the window.
+    pub x0: usize,
+    /// First row of the window.
+    pub y0: usize,
+    /// Columns of the window.
+    pub cx: usize,
+    /// Rows of the window.
+    pub cy: usize,
     /// Columns after rescaling to the target spacing.
     pub rx: usize,
     /// Rows after rescaling.
@@ -64,10 +73,32 @@ pub struct Plane {
     pub py: usize,
 }
 
+/// Context (mm) kept around the head's bounding box. The networks learned on 96 mm
+/// patches cut anywhere in the head, so a border this far outside the head leaves
+/// their output inside it as good as unchanged.
+pub const WINDOW_MARGIN_MM: f64 = 16.0;
+
 impl Plane {
-    /// The plane for a slice of `nx x ny` voxels of `sx x sy` mm at target spacing `target` mm.
-    /// Spacings within 10% of the target are left alone, so the common case is exact.
+    /// The plane for a whole slice of `nx x ny` voxels of `sx x sy` mm at target spacing
+    /// `target` mm. Spacings within 10% of the target are left alone, so the common case
+    /// is exact.
     pub fn new(nx: usize, ny: usize, sx: f64, sy: f64, target: f64) -> Self {
+        Self::window(nx, ny, (0, 0, nx, ny), sx, sy, target)
+    }
+
+    /// The plane for the window `(x0, y0, cx, cy)` of a slice of `nx x ny` voxels.
+    pub fn window(
+        nx: usize,
+        ny: usize,
+        (x0, y0, cx, cy): (usize, usize, usize, usize),
+        sx: f64,
+        sy: f64,
+        target: f64,
+    ) -> Self {
+        assert!(
+            x0 + cx <= nx && y0 + cy <= ny && cx > 0 && cy > 0,
+            "window inside the slice"
+        );
         let scaled = |n: usize, s: f64| {
             if (s / target - 1.0).abs() <= 0.1 {
                 n
@@ -75,12 +106,16 @@ impl Plane {
                 ((n as f64 * s / target).round() as usize).max(1)
             }
         };
-        let (rx, ry) = (scaled(nx, sx), scaled(ny, sy));
+        let (rx, ry) = (scaled(cx, sx), scaled(cy, sy));
         let multiple = 1 << DEPTH;
         let pad = |n: usize| n.div_ceil(multiple) * multiple;
         Self {
             nx,
             ny,
+            x0,
+            y0,
+            cx,
+            cy,
             rx,
             ry,
             px: pad(rx),
@@ -88,14 +123,19 @@ impl Plane {
         }
     }
 
-    /// Offsets of the rescaled slice inside the padded plane.
+    /// Offsets of the rescaled window inside the padded plane.
     fn offsets(&self) -> (usize, usize) {
         ((self.px - self.rx) / 2, (self.py - self.ry) / 2)
     }
 
     /// Canonical slice (`ny` rows of `nx`) to a padded network plane, filling with `fill`.
     pub fn forward(&self, slice: &[f32], fill: f32) -> Vec<f32> {
-        let scaled = rescale_2d(slice, self.ny, self.nx, self.ry, self.rx);
+        let mut window = Vec::with_capacity(self.cx * self.cy);
+        for r in self.y0..self.y0 + self.cy {
+            let src = r * self.nx + self.x0;
+            window.extend_from_slice(&slice[src..src + self.cx]);
+        }
+        let scaled = rescale_2d(&window, self.cy, self.cx, self.ry, self.rx);
         let (ox, oy) = self.offsets();
         let mut out = vec![fill; self.px * self.py];
         for r in 0..self.ry {
@@ -105,7 +145,8 @@ impl Plane {
         out
     }
 
-    /// A padded network plane back to a canonical slice: crop, then rescale.
+    /// A padded network plane back to a canonical slice: crop, rescale, and place the
+    /// window in a slice that is 0 outside it.
     pub fn inverse(&self, plane: &[f32]) -> Vec<f32> {
         let (ox, oy) = self.offsets();
         let mut cropped = Vec::with_capacity(self.rx * self.ry);
@@ -113,8 +154,39 @@ impl Plane {
             let src = (r + oy) * self.px + ox;
             cropped.extend_from_slice(&plane[src..src + self.rx]);
         }
-        rescale_2d(&cropped, self.ry, self.rx, self.ny, self.nx)
+        let window = rescale_2d(&cropped, self.ry, self.rx, self.cy, self.cx);
+        let mut out = vec![0.0; self.nx * self.ny];
+        for r in 0..self.cy {
+            let dst = (r + self.y0) * self.nx + self.x0;
+            out[dst..dst + self.cx].copy_from_slice(&window[r * self.cx..(r + 1) * self.cx]);
+        }
+        out
     }
+}
+
+/// The in-plane bounding box `(x0, y0, cx, cy)` of `mask` over all slices of a
+/// canonical volume, grown by `margin` voxels in x and y and clipped to the slice;
+/// the whole slice when the mask is empty.
+pub fn head_window(
+    mask: &[bool],
+    dims: [usize; 3],
+    margin: (usize, usize),
+) -> (usize, usize, usize, usize) {
+    let (nx, ny) = (dims[0], dims[1]);
+    let (mut lo, mut hi) = ([usize::MAX; 2], [0usize; 2]);
+    for (v, _) in mask.iter().enumerate().filter(|&(_, &m)| m) {
+        let (x, y) = (v % nx, (v / nx) % ny);
+        lo = [lo[0].min(x), lo[1].min(y)];
+        hi = [hi[0].max(x), hi[1].max(y)];
+    }
+    if lo[0] == usize::MAX {
+        return (0, 0, nx, ny);
+    }
+    let x0 = lo[0].saturating_sub(margin.0);
+    let y0 = lo[1].saturating_sub(margin.1);
+    let x1 = (hi[0] + margin.0 + 1).min(nx);
+    let y1 = (hi[1] + margin.1 + 1).min(ny);
+    (x0, y0, x1 - x0, y1 - y0)
 }
 
 /// A normalised volume in canonical (RAS) order, cut into network-ready axial slices.
@@ -132,7 +204,8 @@ pub struct SliceStack {
 
 impl SliceStack {
     /// Reorients `data` (on `volume`'s grid) with `reorient`, normalises it inside its
-    /// foreground and sets up the plane for `target_mm` in-plane spacing.
+    /// foreground and sets up the plane (the foreground's window) for `target_mm`
+    /// in-plane spacing.
     pub fn new(data: &[f32], volume: &Volume, reorient: &Reorientation, target_mm: f64) -> Self {
         let dims = reorient.canonical_dims();
         let canonical = reorient.forward(data);
@@ -140,7 +213,9 @@ impl SliceStack {
         let data = zscore(&canonical, &mask);
         let fill = data.iter().copied().fold(f32::INFINITY, f32::min).min(0.0);
         let spacing = reorient.canonical_spacing(volume.geometry.voxel_sizes());
-        let plane = Plane::new(dims[0], dims[1], spacing[0], spacing[1], target_mm);
+        let margin = |s: f64| (WINDOW_MARGIN_MM / s.max(1e-3)).ceil() as usize;
+        let window = head_window(&mask, dims, (margin(spacing[0]), margin(spacing[1])));
+        let plane = Plane::window(dims[0], dims[1], window, spacing[0], spacing[1], target_mm);
         Self {
             dims,
             data,
@@ -211,6 +286,31 @@ mod tests {
         let there = p.forward(&slice, -9.0);
         assert_eq!(there.iter().filter(|&&v| v == -9.0).count(), 256 - 130);
         assert_eq!(p.inverse(&there), slice);
+    }
+
+    #[test]
+    fn a_window_round_trips_inside_and_is_zero_outside() {
+        let p = Plane::window(12, 10, (3, 2, 5, 6), 1.0, 1.0, 1.0);
+        assert_eq!((p.rx, p.ry, p.px, p.py), (5, 6, 8, 8));
+        let slice: Vec<f32> = (0..120).map(|v| v as f32 + 1.0).collect();
+        let back = p.inverse(&p.forward(&slice, -1.0));
+        for (v, (&b, &s)) in back.iter().zip(&slice).enumerate() {
+            let (x, y) = (v % 12, v / 12);
+            let inside = (3..8).contains(&x) && (2..8).contains(&y);
+            assert_eq!(b, if inside { s } else { 0.0 }, "voxel {x},{y}");
+        }
+    }
+
+    #[test]
+    fn head_window_is_the_grown_bounding_box_clipped_to_the_slice() {
+        let dims = [20, 10, 3];
+        let mut mask = vec![false; 600];
+        mask[index(dims, 5, 4, 0)] = true;
+        mask[index(dims, 9, 6, 2)] = true;
+        assert_eq!(head_window(&mask, dims, (2, 3)), (3, 1, 9, 9));
+        mask[index(dims, 19, 0, 1)] = true;
+        assert_eq!(head_window(&mask, dims, (2, 3)), (3, 0, 17, 10));
+        assert_eq!(head_window(&[false; 600], dims, (2, 3)), (0, 0, 20, 10));
     }
 
     #[test]

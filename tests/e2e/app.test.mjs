@@ -9,26 +9,12 @@
 // Env: WMH_CLI_EXAMPLE_MASK, WMH_CLI_REAL_MASK (masks made by `wmh segment`),
 // WMH_EXAMPLE_DIR (flair/t1 written by `wmh example`), WMH_REAL_CASE (a case folder),
 // WMH_SCREENSHOT_DIR (where screenshots go).
-import { chromium } from "playwright-core";
-import http from "node:http";
 import fs from "node:fs";
 import path from "node:path";
 import zlib from "node:zlib";
-import os from "node:os";
+import { CPU_PATH, launchChromium, serveDist } from "./serve.mjs";
 
-const root = path.resolve("dist");
-const types = { ".html": "text/html", ".js": "text/javascript", ".wasm": "application/wasm", ".css": "text/css", ".json": "application/json" };
-const server = http.createServer((req, res) => {
-  const url = new URL(req.url, "http://x");
-  let file = path.join(root, decodeURIComponent(url.pathname));
-  if (!file.startsWith(root)) { res.writeHead(403).end(); return; }
-  if (fs.existsSync(file) && fs.statSync(file).isDirectory()) file = path.join(file, "index.html");
-  if (!fs.existsSync(file)) { res.writeHead(404).end(); return; }
-  res.writeHead(200, { "content-type": types[path.extname(file)] || "application/octet-stream" });
-  fs.createReadStream(file).pipe(res);
-});
-await new Promise((r) => server.listen(0, "127.0.0.1", r));
-const origin = `http://127.0.0.1:${server.address().port}`;
+const { server, origin } = await serveDist();
 
 function voxels(file) {
   let bytes = fs.readFileSync(file);
@@ -79,13 +65,7 @@ const shots = process.env.WMH_SCREENSHOT_DIR || "target/screenshots";
 fs.mkdirSync(shots, { recursive: true });
 
 async function scenario(name, extraArgs, query, expectBackend, expectViewer) {
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), "wmh-chromium-"));
-  const browser = await chromium.launchPersistentContext(profile, {
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    headless: true,
-    acceptDownloads: true,
-    args: ["--no-sandbox", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-quic", ...extraArgs],
-  });
+  const { browser, profile } = await launchChromium(extraArgs);
   const page = browser.pages()[0] || (await browser.newPage());
   const foreign = [];
   page.on("request", (r) => { const u = r.url(); if (!u.startsWith(origin) && !u.startsWith("blob:") && !u.startsWith("data:")) foreign.push(u); });
@@ -173,7 +153,7 @@ async function scenario(name, extraArgs, query, expectBackend, expectViewer) {
 
 try {
   // No WebGPU: networks on the CPU, viewer on WebGL2 (SwiftShader's GL in headless).
-  await scenario("cpu", ["--use-angle=swiftshader", "--enable-unsafe-swiftshader"], "", "CPU", "WebGL2");
+  await scenario("cpu", CPU_PATH, "", "CPU", "WebGL2");
   // WebGPU on SwiftShader; --use-vulkan=swiftshader lets a WebGPU canvas present
   // in headless mode (without it the compute works but the canvas stays blank).
   await scenario("webgpu", ["--enable-unsafe-webgpu", "--enable-features=Vulkan", "--use-angle=swiftshader", "--use-vulkan=swiftshader"], "?backend=webgpu", "WebGPU", "WebGPU");

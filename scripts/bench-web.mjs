@@ -1,0 +1,40 @@
+// Times the web app's CPU path (WebAssembly, no WebGPU) on a FLAIR + T1 pair in
+// headless Chromium, through the same file pickers a user clicks, and prints the app's
+// own stage timings. A benchmark, not a test; build the app first (scripts/build-web.sh).
+//
+// Usage: node scripts/bench-web.mjs FLAIR T1 [REPEATS]
+import path from "node:path";
+import { CPU_PATH, launchChromium, serveDist } from "../tests/e2e/serve.mjs";
+
+const [flair, t1, repeatsArg] = process.argv.slice(2);
+if (!flair || !t1) {
+  console.error("usage: node scripts/bench-web.mjs FLAIR T1 [REPEATS]");
+  process.exit(2);
+}
+const repeats = Number(repeatsArg || 1);
+const { server, origin } = await serveDist();
+const { browser } = await launchChromium(CPU_PATH);
+try {
+  const page = browser.pages()[0] || (await browser.newPage());
+  await page.goto(`${origin}/`);
+  await page.waitForFunction(() => document.querySelector("[data-testid=status]")?.textContent.startsWith("Ready"), null, { timeout: 300_000 });
+  console.log(`backend: ${await page.textContent("[data-testid=backend]")}`);
+  await page.setInputFiles("[data-testid=flair-input]", path.resolve(flair));
+  await page.setInputFiles("[data-testid=t1-input]", path.resolve(t1));
+  await page.waitForFunction((n) => document.querySelector("[data-testid=t1-name]")?.textContent.includes(n), path.basename(t1));
+  for (let i = 0; i < repeats; i++) {
+    const before = await page.$eval("[data-testid=timings]", (e) => e.textContent).catch(() => "");
+    const t0 = Date.now();
+    await page.click("[data-testid=run]");
+    await page.waitForFunction((b) => {
+      const run = document.querySelector("[data-testid=run]");
+      const t = document.querySelector("[data-testid=timings]");
+      return run && !run.disabled && t && t.textContent !== b;
+    }, before, { timeout: 600_000 });
+    const timings = await page.textContent("[data-testid=timings]");
+    console.log(`run ${i + 1}: ${timings.trim()} | ${((Date.now() - t0) / 1000).toFixed(1)} s wall`);
+  }
+} finally {
+  await browser.close();
+  server.close();
+}
