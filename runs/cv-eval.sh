@@ -6,6 +6,7 @@
 #   NAME   the folds' run prefix (default cv-w<WIDTH>): runs/<NAME>-a, -b, -c; for
 #          cv-w16, fold a is runs/wmh-w16 (same split, settings and seed).
 #   WM     folder with wm.json/wm.safetensors (default: the shipped weights/).
+#   FOLDS  the folds to score (default "a b c"; the summary needs all three).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 D=../shared/data/flair
@@ -14,7 +15,7 @@ wm=${WM:-weights}
 name=${NAME:-cv-w$width}
 out=runs/$name
 mkdir -p "$out"
-for f in a b c; do
+for f in ${FOLDS:-a b c}; do
   run=runs/$name-$f
   case $f in
     a) cases="openms-patient19 simvent-105465"; [ "$name" = cv-w16 ] && run=runs/wmh-w16 ;;
@@ -34,6 +35,7 @@ done
 # network trained on all cases), and `tbc` the mean over folds b and c only, which is
 # then applied to fold a's pair as a check that no tuning touched.
 cd "$out"
+[ -f fold-a.json ] && [ -f fold-b.json ] && [ -f fold-c.json ] || { echo "no summary: not all folds scored"; exit 0; }
 best() { jq -s -r 'add | map(select(.method == "networks + WM filter"))
   | group_by(.threshold) | map({t: .[0].threshold, d: (map(.scores.dsc) | add / length)})
   | max_by(.d) | .t' "$@"; }

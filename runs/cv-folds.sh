@@ -5,7 +5,7 @@
 #   NAME  run prefix, e.g. cv-w16-synth (runs go to runs/NAME-a, -b, -c)
 #   FOLD  a, b or c
 # With SYNTH=1 the 30 wmh2017 T1s are added as simulated FLAIRs; WIDTH sets the base
-# width (default 16).
+# width (default 16) and SEED the seed (default 1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 name=$1; shift
@@ -28,6 +28,6 @@ for f in "${folds[@]}"; do
   out=runs/$name-$f
   resume=(); [ -f "$out/checkpoint/state.json" ] && resume=(--resume)
   ./target/release/wmh train --task wmh --out "$out" --width "${WIDTH:-16}" --steps 3000 --val-every 250 \
-    --seed 1 --train "$train$synth" --val "$(echo $val | tr ' ' ,)" "${resume[@]}" "$@" \
+    --seed "${SEED:-1}" --train "$train$synth" --val "$(echo $val | tr ' ' ,)" "${resume[@]}" "$@" \
     >> "runs/$name-$f.train.log" 2>&1
 done

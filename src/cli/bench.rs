@@ -23,6 +23,10 @@ pub struct Args {
     /// Base widths to measure.
     #[arg(long, value_delimiter = ',', default_values_t = vec![16, 32, 64])]
     widths: Vec<usize>,
+    /// Base width of the WM network (default: the same as the WMH network's); the
+    /// shipped pair is `--widths 8 --wm-width 16`.
+    #[arg(long)]
+    wm_width: Option<usize>,
     /// Backends to measure (a GPU backend without an adapter is reported and skipped).
     #[arg(long, value_enum, value_delimiter = ',', default_values_t = vec![Backend::Cpu, Backend::Gpu])]
     devices: Vec<Backend>,
@@ -51,6 +55,7 @@ pub struct Args {
 struct Measurement {
     backend: String,
     width: usize,
+    wm_width: usize,
     slices: usize,
     seconds_per_volume: f64,
     peak_rss_mib: f64,
@@ -66,7 +71,14 @@ pub fn run(args: Args) -> Result<()> {
             .first()
             .zip(args.devices.first())
             .context("one width and one device")?;
-        let m = measure(width, backend, args.slices, args.repeats, args.batch)?;
+        let wm_width = args.wm_width.unwrap_or(width);
+        let m = measure(
+            (width, wm_width),
+            backend,
+            args.slices,
+            args.repeats,
+            args.batch,
+        )?;
         println!("{}", serde_json::to_string(&m)?);
         return Ok(());
     }
@@ -77,8 +89,8 @@ pub fn run(args: Args) -> Result<()> {
         args.slices
     );
     println!(
-        "{:<8} {:>6} {:>14} {:>14}",
-        "backend", "width", "s / volume", "peak RSS MiB"
+        "{:<8} {:>6} {:>9} {:>14} {:>14}",
+        "backend", "width", "WM width", "s / volume", "peak RSS MiB"
     );
     for &backend in &args.devices {
         for &width in &args.widths {
@@ -87,6 +99,7 @@ pub fn run(args: Args) -> Result<()> {
                 .args(["--repeats", &args.repeats.to_string()])
                 .args(["--batch", &args.batch.to_string()])
                 .args(["--widths", &width.to_string()])
+                .args(["--wm-width", &args.wm_width.unwrap_or(width).to_string()])
                 .args(["--devices", &format!("{backend:?}").to_lowercase()])
                 .output()?;
             if !out.status.success() {
@@ -101,8 +114,8 @@ pub fn run(args: Args) -> Result<()> {
             }
             let m: Measurement = serde_json::from_slice(&out.stdout).context("child output")?;
             println!(
-                "{:<8} {:>6} {:>14.2} {:>14.0}",
-                m.backend, m.width, m.seconds_per_volume, m.peak_rss_mib
+                "{:<8} {:>6} {:>9} {:>14.2} {:>14.0}",
+                m.backend, m.width, m.wm_width, m.seconds_per_volume, m.peak_rss_mib
             );
             results.push(m);
         }
@@ -116,27 +129,30 @@ pub fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
+/// Times both networks, of base widths `(wmh, wm)`, through the whole pipeline.
 fn measure(
-    width: usize,
+    (width, wm_width): (usize, usize),
     backend: Backend,
     slices: usize,
     repeats: usize,
     batch: usize,
 ) -> Result<Measurement> {
     let device = backend.device()?;
-    let unet = UNetConfig::new().with_base_width(width).with_context(1);
-    let net = |task| Network {
-        model: unet.init(&device),
-        spec: NetworkSpec {
-            task,
-            unet: unet.clone(),
-            spacing_mm: 1.0,
-            threshold: 0.5,
-        },
+    let net = |task, width| {
+        let unet = UNetConfig::new().with_base_width(width).with_context(1);
+        Network {
+            model: unet.init(&device),
+            spec: NetworkSpec {
+                task,
+                unet,
+                spacing_mm: 1.0,
+                threshold: 0.5,
+            },
+        }
     };
     let networks = Networks {
-        wmh: net(Task::Wmh),
-        wm: Some(net(Task::Wm)),
+        wmh: net(Task::Wmh, width),
+        wm: Some(net(Task::Wm, wm_width)),
     };
     let case = volume(slices);
     let options = Options::default();
@@ -154,6 +170,7 @@ fn measure(
     Ok(Measurement {
         backend: format!("{backend:?}").to_lowercase(),
         width,
+        wm_width,
         slices,
         seconds_per_volume: start.elapsed().as_secs_f64() / repeats.max(1) as f64,
         peak_rss_mib: peak_rss_mib(),
