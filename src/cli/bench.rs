@@ -63,7 +63,7 @@ struct Measurement {
 
 pub fn run(args: Args) -> Result<()> {
     if let Some(dir) = &args.write_volume {
-        return write_volume(dir, args.slices);
+        return super::example::write_case(dir, &volume(args.slices), false);
     }
     if args.single {
         let (&width, &backend) = args
@@ -186,13 +186,6 @@ fn volume(slices: usize) -> phantom::Phantom {
         [0.0, 0.0, 3.0, -3.0 * (slices as f64 - 1.0) / 2.0],
     ];
     phantom::generate([256, 256, slices], affine, 1)
-}
-
-fn write_volume(dir: &std::path::Path, slices: usize) -> Result<()> {
-    let written = super::example::write_case(dir, &volume(slices), false)?;
-    let names: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
-    println!("wrote {}", names.join(", "));
-    Ok(())
 }
 
 /// Peak resident set size of this process (Linux `VmHWM`), 0 where unknown.

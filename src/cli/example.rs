@@ -19,15 +19,12 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let written = write_case(&args.out, &phantom::example(), true)?;
-    let names: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
-    println!("wrote {}", names.join(", "));
-    Ok(())
+    write_case(&args.out, &phantom::example(), true)
 }
 
 /// Writes `case`'s flair.nii.gz and t1.nii.gz (and truth.nii.gz with `truth`) into
-/// `dir`, all or none; returns the paths written.
-pub fn write_case(dir: &Path, case: &Phantom, truth: bool) -> Result<Vec<PathBuf>> {
+/// `dir`, all or none, and says which files it wrote.
+pub fn write_case(dir: &Path, case: &Phantom, truth: bool) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
     let (flair, t1, labels) = (
         dir.join("flair.nii.gz"),
@@ -52,5 +49,10 @@ pub fn write_case(dir: &Path, case: &Phantom, truth: bool) -> Result<Vec<PathBuf
         ));
     }
     files::write_all_atomic(&outputs)?;
-    Ok(outputs.iter().map(|(p, _)| p.to_path_buf()).collect())
+    let names: Vec<String> = outputs
+        .iter()
+        .map(|(p, _)| p.display().to_string())
+        .collect();
+    println!("wrote {}", names.join(", "));
+    Ok(())
 }

@@ -79,14 +79,9 @@ pub struct Plane {
 pub const WINDOW_MARGIN_MM: f64 = 16.0;
 
 impl Plane {
-    /// The plane for a whole slice of `nx x ny` voxels of `sx x sy` mm at target spacing
-    /// `target` mm. Spacings within 10% of the target are left alone, so the common case
-    /// is exact.
-    pub fn new(nx: usize, ny: usize, sx: f64, sy: f64, target: f64) -> Self {
-        Self::window(nx, ny, (0, 0, nx, ny), sx, sy, target)
-    }
-
-    /// The plane for the window `(x0, y0, cx, cy)` of a slice of `nx x ny` voxels.
+    /// The plane for the window `(x0, y0, cx, cy)` of a slice of `nx x ny` voxels of
+    /// `sx x sy` mm at target spacing `target` mm. Spacings within 10% of the target are
+    /// left alone, so the common case is exact.
     pub fn window(
         nx: usize,
         ny: usize,
@@ -280,7 +275,7 @@ mod tests {
 
     #[test]
     fn plane_pads_to_a_multiple_of_eight_and_inverts_exactly() {
-        let p = Plane::new(13, 10, 0.95, 1.0, 1.0);
+        let p = Plane::window(13, 10, (0, 0, 13, 10), 0.95, 1.0, 1.0);
         assert_eq!((p.rx, p.ry, p.px, p.py), (13, 10, 16, 16));
         let slice: Vec<f32> = (0..130).map(|v| v as f32).collect();
         let there = p.forward(&slice, -9.0);
@@ -315,7 +310,7 @@ mod tests {
 
     #[test]
     fn coarse_slices_are_rescaled_towards_the_target_spacing() {
-        let p = Plane::new(100, 50, 2.0, 1.0, 1.0);
+        let p = Plane::window(100, 50, (0, 0, 100, 50), 2.0, 1.0, 1.0);
         assert_eq!((p.rx, p.ry, p.px, p.py), (200, 50, 200, 56));
         let slice = vec![0.5; 5000];
         assert!(
