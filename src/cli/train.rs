@@ -81,6 +81,10 @@ pub struct Args {
     /// Continue from the run folder's last checkpoint.
     #[arg(long)]
     resume: bool,
+    /// Stop after this many seconds (loading included), exporting the weights reached so
+    /// far; `--resume` continues the run later.
+    #[arg(long)]
+    time_limit: Option<u64>,
     /// Where training runs.
     #[arg(long, value_enum, default_value_t = Backend::Cpu)]
     device: Backend,
@@ -143,5 +147,13 @@ pub fn run(args: Args) -> Result<()> {
         synthetic_fraction: args.synthetic_fraction.clamp(0.0, 1.0),
     };
     let device = args.device.device()?;
-    train::run(&config, &args.data, &args.out, &device, args.resume)
+    let time_limit = args.time_limit.map(std::time::Duration::from_secs);
+    train::run(
+        &config,
+        &args.data,
+        &args.out,
+        &device,
+        args.resume,
+        time_limit,
+    )
 }

@@ -14,7 +14,7 @@ pub mod synth;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use burn::optim::{AdamConfig, GradientsParams};
@@ -103,13 +103,17 @@ pub struct Validation {
 }
 
 /// Runs (or resumes) training in `out`; `device` is a plain device (autodiff is added).
+/// With `time_limit`, training ends early once that much time has passed in this call,
+/// validating, checkpointing and exporting as at the last step (so `--resume` continues).
 pub fn run(
     config: &TrainConfig,
     data_dir: &Path,
     out: &Path,
     device: &Device,
     resume: bool,
+    time_limit: Option<Duration>,
 ) -> Result<()> {
+    let began = Instant::now();
     std::fs::create_dir_all(out.join("checkpoint"))?;
     std::fs::write(
         out.join("config.json"),
@@ -232,8 +236,8 @@ pub fn run(
         loss_n += 1;
         bar.set_position(state.step as u64);
         bar.set_message(format!("loss {:.4}", loss_sum / loss_n as f64));
-        let validate_now =
-            state.step.is_multiple_of(config.val_every) || state.step == config.steps;
+        let last = state.step == config.steps || time_limit.is_some_and(|t| began.elapsed() >= t);
+        let validate_now = state.step.is_multiple_of(config.val_every) || last;
         if validate_now {
             let rate = (window_steps * config.batch) as f64 / window.elapsed().as_secs_f64();
             let val_scores = validate(&model.valid(), config.unet.context, &val, device);
@@ -269,7 +273,7 @@ pub fn run(
             window = Instant::now();
             window_steps = 0;
         }
-        if last_ckpt.elapsed().as_secs() >= config.checkpoint_secs || state.step == config.steps {
+        if last_ckpt.elapsed().as_secs() >= config.checkpoint_secs || last {
             state.seconds = seconds_before + start.elapsed().as_secs_f64();
             model
                 .save_into(&mut BurnpackStore::from_file(ckpt.join("model.bpk")).overwrite(true))
@@ -279,6 +283,10 @@ pub fn run(
                 .map_err(|e| anyhow::anyhow!("checkpoint optimizer: {e:?}"))?;
             std::fs::write(ckpt.join("state.json"), serde_json::to_string(&state)?)?;
             last_ckpt = Instant::now();
+        }
+        if last && state.step < config.steps {
+            bar.suspend(|| eprintln!("time limit reached: stopping at step {}", state.step));
+            break;
         }
     }
     bar.finish();

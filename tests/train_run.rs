@@ -1,0 +1,72 @@
+//! `wmh train` end to end on a generated case: a time limit stops the run early with
+//! weights, log and checkpoint written, and `--resume` carries on to the full step count.
+
+mod common;
+
+use common::wmh;
+use std::path::Path;
+
+fn train(data: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        "train",
+        "--task",
+        "wmh",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--train",
+        "example",
+        "--val",
+        "example",
+        "--width",
+        "4",
+        "--patch",
+        "32",
+        "--batch",
+        "2",
+        "--val-every",
+        "100",
+    ];
+    args.extend_from_slice(extra);
+    wmh(&args)
+}
+
+/// The step column of a run's log.csv.
+fn logged_steps(out: &Path) -> Vec<usize> {
+    std::fs::read_to_string(out.join("log.csv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap().parse().unwrap())
+        .collect()
+}
+
+#[test]
+fn a_time_limit_stops_with_weights_and_resume_finishes_the_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let case = tmp.path().join("data/flair/example");
+    let made = wmh(&["example", "--out", case.to_str().unwrap()]);
+    assert!(made.status.success(), "{made:?}");
+    std::fs::rename(case.join("truth.nii.gz"), case.join("wmh.nii.gz")).unwrap();
+    let data = tmp.path().join("data");
+    let out = tmp.path().join("run");
+
+    // A zero limit ends the run after its first step, long before the 50 asked for.
+    let first = train(&data, &out, &["--steps", "50", "--time-limit", "0"]);
+    assert!(first.status.success(), "{first:?}");
+    assert!(String::from_utf8_lossy(&first.stderr).contains("time limit reached"));
+    assert_eq!(logged_steps(&out), vec![1]);
+    for f in [
+        "last/wmh.json",
+        "last/wmh.safetensors",
+        "checkpoint/state.json",
+    ] {
+        assert!(out.join(f).is_file(), "{f} missing");
+    }
+
+    let second = train(&data, &out, &["--steps", "3", "--resume"]);
+    assert!(second.status.success(), "{second:?}");
+    assert!(String::from_utf8_lossy(&second.stderr).contains("resuming at step 1"));
+    assert_eq!(logged_steps(&out), vec![1, 3]);
+}
