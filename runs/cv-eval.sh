@@ -7,6 +7,9 @@
 #          cv-w16, fold a is runs/wmh-w16 (same split, settings and seed).
 #   WM     folder with wm.json/wm.safetensors (default: the shipped weights/).
 #   FOLDS  the folds to score (default "a b c"; the summary needs all three).
+#   ENSEMBLE  run prefixes whose fold networks are averaged as one ensemble (e.g.
+#          "cv-w8 cv-w8-s2 cv-w8-s3", built with `wmh convert --add`); NAME then
+#          names only the output folder.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 D=../shared/data/flair
@@ -23,7 +26,15 @@ for f in ${FOLDS:-a b c}; do
     c) cases="mslesseg-P14-T1 mslesseg-P14-T2 mslesseg-P14-T3 simvent-105074" ;;
   esac
   w=$(mktemp -d)
-  cp "$run/last/wmh.json" "$run/last/wmh.safetensors" "$wm/wm.json" "$wm/wm.safetensors" "$w/"
+  if [ -n "${ENSEMBLE:-}" ]; then
+    set -- $ENSEMBLE
+    first=runs/$1-$f; shift
+    add=$(for p in "$@"; do printf 'runs/%s-%s/last,' "$p" "$f"; done)
+    ./target/release/wmh convert --weights "$first/last" --add "${add%,}" --out "$w/ens" > /dev/null
+    cp "$w/ens/wmh.json" "$w/ens/wmh.safetensors" "$wm/wm.json" "$wm/wm.safetensors" "$w/"
+  else
+    cp "$run/last/wmh.json" "$run/last/wmh.safetensors" "$wm/wm.json" "$wm/wm.safetensors" "$w/"
+  fi
   ./target/release/wmh validate --weights "$w" --threshold 0.5,0.8,0.9,0.95,0.98,0.99,0.995 \
     --baseline-z 3 --json "$out/fold-$f.json" $(for c in $cases; do echo "$D/$c"; done) \
     > "$out/fold-$f.md"

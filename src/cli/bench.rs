@@ -10,7 +10,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
-use crate::model::UNetConfig;
+use crate::model::{Ensemble, UNetConfig};
 use crate::phantom;
 use crate::pipeline::{self, Inputs, Network, NetworkSpec, Networks, Options, Task};
 use crate::volume::Affine;
@@ -27,6 +27,10 @@ pub struct Args {
     /// shipped pair is `--widths 8 --wm-width 16`.
     #[arg(long)]
     wm_width: Option<usize>,
+    /// Networks in the WMH ensemble (their probabilities are averaged); the shipped
+    /// ensemble's count is `members` in `weights/wmh.json`.
+    #[arg(long, default_value_t = 1)]
+    members: usize,
     /// Backends to measure (a GPU backend without an adapter is reported and skipped).
     #[arg(long, value_enum, value_delimiter = ',', default_values_t = vec![Backend::Cpu, Backend::Gpu])]
     devices: Vec<Backend>,
@@ -56,12 +60,21 @@ struct Measurement {
     backend: String,
     width: usize,
     wm_width: usize,
+    #[serde(default = "one")]
+    members: usize,
     slices: usize,
     seconds_per_volume: f64,
     peak_rss_mib: f64,
 }
 
+fn one() -> usize {
+    1
+}
+
 pub fn run(args: Args) -> Result<()> {
+    if args.members == 0 || args.members > pipeline::MAX_MEMBERS {
+        bail!("--members must be 1 to {}", pipeline::MAX_MEMBERS);
+    }
     if let Some(dir) = &args.write_volume {
         return super::example::write_case(dir, &volume(args.slices), false);
     }
@@ -74,6 +87,7 @@ pub fn run(args: Args) -> Result<()> {
         let wm_width = args.wm_width.unwrap_or(width);
         let m = measure(
             (width, wm_width),
+            args.members,
             backend,
             args.slices,
             args.repeats,
@@ -89,8 +103,8 @@ pub fn run(args: Args) -> Result<()> {
         args.slices
     );
     println!(
-        "{:<8} {:>6} {:>9} {:>14} {:>14}",
-        "backend", "width", "WM width", "s / volume", "peak RSS MiB"
+        "{:<8} {:>6} {:>8} {:>9} {:>14} {:>14}",
+        "backend", "width", "members", "WM width", "s / volume", "peak RSS MiB"
     );
     for &backend in &args.devices {
         for &width in &args.widths {
@@ -100,6 +114,7 @@ pub fn run(args: Args) -> Result<()> {
                 .args(["--batch", &args.batch.to_string()])
                 .args(["--widths", &width.to_string()])
                 .args(["--wm-width", &args.wm_width.unwrap_or(width).to_string()])
+                .args(["--members", &args.members.to_string()])
                 .args(["--devices", &format!("{backend:?}").to_lowercase()])
                 .output()?;
             if !out.status.success() {
@@ -114,8 +129,8 @@ pub fn run(args: Args) -> Result<()> {
             }
             let m: Measurement = serde_json::from_slice(&out.stdout).context("child output")?;
             println!(
-                "{:<8} {:>6} {:>9} {:>14.2} {:>14.0}",
-                m.backend, m.width, m.wm_width, m.seconds_per_volume, m.peak_rss_mib
+                "{:<8} {:>6} {:>8} {:>9} {:>14.2} {:>14.0}",
+                m.backend, m.width, m.members, m.wm_width, m.seconds_per_volume, m.peak_rss_mib
             );
             results.push(m);
         }
@@ -129,30 +144,33 @@ pub fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
-/// Times both networks, of base widths `(wmh, wm)`, through the whole pipeline.
+/// Times both networks, of base widths `(wmh, wm)` and `members` WMH networks, through
+/// the whole pipeline.
 fn measure(
     (width, wm_width): (usize, usize),
+    members: usize,
     backend: Backend,
     slices: usize,
     repeats: usize,
     batch: usize,
 ) -> Result<Measurement> {
     let device = backend.device()?;
-    let net = |task, width| {
+    let net = |task, width, members| {
         let unet = UNetConfig::new().with_base_width(width).with_context(1);
         Network {
-            model: unet.init(&device),
+            model: Ensemble::new((0..members).map(|_| unet.init(&device)).collect()),
             spec: NetworkSpec {
                 task,
                 unet,
                 spacing_mm: 1.0,
                 threshold: 0.5,
+                members,
             },
         }
     };
     let networks = Networks {
-        wmh: net(Task::Wmh, width),
-        wm: Some(net(Task::Wm, wm_width)),
+        wmh: net(Task::Wmh, width, members),
+        wm: Some(net(Task::Wm, wm_width, 1)),
     };
     let case = volume(slices);
     let options = Options::default();
@@ -171,6 +189,7 @@ fn measure(
         backend: format!("{backend:?}").to_lowercase(),
         width,
         wm_width,
+        members,
         slices,
         seconds_per_volume: start.elapsed().as_secs_f64() / repeats.max(1) as f64,
         peak_rss_mib: peak_rss_mib(),

@@ -1,14 +1,14 @@
 //! `wmh convert`: rewrites a weights folder, e.g. with f16 convolution weights (half
-//! the download for the web app).
+//! the download for the web app), or with several WMH networks as one ensemble.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use burn::prelude::Device;
 
 use crate::pipeline::{Network, Task};
 
-use super::files;
+use super::{files, load_network};
 
 /// Arguments of `wmh convert`.
 #[derive(Debug, clap::Args)]
@@ -22,6 +22,21 @@ pub struct Args {
     /// Store convolution weights as f16 (batch-norm statistics stay f32).
     #[arg(long)]
     half: bool,
+    /// Further folders whose WMH networks join the first one's as ensemble members
+    /// (their probabilities are averaged); same architecture and spacing required.
+    #[arg(long, value_delimiter = ',')]
+    add: Vec<PathBuf>,
+    /// Set the WMH network's threshold (e.g. the one chosen by cross-validation).
+    #[arg(long)]
+    threshold: Option<f32>,
+}
+
+/// Bytes of `dir`'s weights file for `task`.
+fn weights_size(dir: &Path, task: Task) -> Result<u64> {
+    let path = dir.join(format!("{}.safetensors", task.stem()));
+    Ok(std::fs::metadata(&path)
+        .with_context(|| format!("{}", path.display()))?
+        .len())
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -31,30 +46,56 @@ pub fn run(args: Args) -> Result<()> {
             args.out.display()
         );
     }
-    std::fs::create_dir_all(&args.out).with_context(|| format!("{}", args.out.display()))?;
     let device = Device::flex();
+    // Everything is written at the end, all or nothing.
+    let mut outputs: Vec<(PathBuf, Vec<u8>)> = Vec::new();
+    let mut report = Vec::new();
     for task in [Task::Wmh, Task::Wm] {
         let stem = task.stem();
-        let spec_path = args.weights.join(format!("{stem}.json"));
-        if task == Task::Wm && !spec_path.exists() {
+        if task == Task::Wm && !args.weights.join(format!("{stem}.json")).exists() {
             continue;
         }
-        let spec = files::read_bytes(&spec_path)?;
-        let weights_path = args.weights.join(format!("{stem}.safetensors"));
-        let net = Network::load(&spec, &files::read_bytes(&weights_path)?, &device)
-            .with_context(|| format!("{}", weights_path.display()))?;
+        let mut net = load_network(&args.weights, task, &device)?;
+        let mut size = weights_size(&args.weights, task)?;
+        if task == Task::Wmh {
+            if !args.add.is_empty() {
+                let mut nets = vec![net];
+                for dir in &args.add {
+                    nets.push(load_network(dir, task, &device)?);
+                    size += weights_size(dir, task)?;
+                }
+                net = Network::ensemble(nets)?;
+            }
+            if let Some(t) = args.threshold {
+                if !(t > 0.0 && t < 1.0) {
+                    anyhow::bail!("--threshold must lie between 0 and 1");
+                }
+                net.spec.threshold = t;
+            }
+        }
         let bytes = net.weights_bytes(args.half)?;
-        let out = args.out.join(format!("{stem}.safetensors"));
-        files::write_all_atomic(&[
-            (&args.out.join(format!("{stem}.json")), spec),
-            (&out, bytes),
-        ])?;
-        println!(
-            "{}: {} -> {} bytes",
-            out.display(),
-            std::fs::metadata(&weights_path)?.len(),
-            std::fs::metadata(&out)?.len()
-        );
+        report.push(format!(
+            "{}: {} -> {} bytes ({} member{})",
+            args.out.join(format!("{stem}.safetensors")).display(),
+            size,
+            bytes.len(),
+            net.spec.members,
+            if net.spec.members == 1 { "" } else { "s" }
+        ));
+        outputs.push((
+            args.out.join(format!("{stem}.json")),
+            serde_json::to_vec_pretty(&net.spec)?,
+        ));
+        outputs.push((args.out.join(format!("{stem}.safetensors")), bytes));
+    }
+    let refs: Vec<(&Path, Vec<u8>)> = outputs
+        .iter()
+        .map(|(p, b)| (p.as_path(), b.clone()))
+        .collect();
+    std::fs::create_dir_all(&args.out).with_context(|| format!("{}", args.out.display()))?;
+    files::write_all_atomic(&refs)?;
+    for line in report {
+        println!("{line}");
     }
     Ok(())
 }

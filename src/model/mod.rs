@@ -5,8 +5,10 @@
 //! shortcuts merged by addition, as `notes/method.md` reads the seed. A few
 //! neighbouring slices may enter as extra input channels (2.5-D).
 
+mod ensemble;
 mod loss;
 mod unet;
 
+pub use ensemble::Ensemble;
 pub use loss::{balanced_bce, class_weights};
 pub use unet::{ConvBlock, DEPTH, UNet, UNetConfig};

@@ -13,12 +13,11 @@
 pub mod preprocess;
 
 use burn::prelude::*;
-use burn::tensor::activation::sigmoid;
 use burn_store::{HalfPrecisionAdapter, ModuleSnapshot, SafetensorsStore};
 use serde::{Deserialize, Serialize};
 
 use crate::metrics::label_26;
-use crate::model::{UNet, UNetConfig};
+use crate::model::{Ensemble, UNetConfig};
 use crate::volume::{self, Reorientation, Volume, dice, foreground_mask, index, resample};
 pub use preprocess::{Plane, SliceStack};
 
@@ -75,17 +74,32 @@ pub struct NetworkSpec {
     /// Probability at or above which a voxel is positive, chosen on training cases.
     #[serde(default = "default_threshold")]
     pub threshold: f32,
+    /// Networks whose probabilities are averaged (an ensemble of seeds); with more than
+    /// one, member `k`'s tensors are stored under `members.k.`.
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub members: usize,
 }
 
 fn default_threshold() -> f32 {
     0.5
 }
 
-/// A loaded network with its settings.
+fn one() -> usize {
+    1
+}
+
+fn is_one(n: &usize) -> bool {
+    *n == 1
+}
+
+/// Most ensemble members a weights file may declare (each costs a network's time).
+pub const MAX_MEMBERS: usize = 16;
+
+/// A loaded network (one or an ensemble) with its settings.
 #[derive(Debug)]
 pub struct Network {
     /// The model.
-    pub model: UNet,
+    pub model: Ensemble,
     /// Its settings.
     pub spec: NetworkSpec,
 }
@@ -105,6 +119,26 @@ pub fn stores_half(weights: &[u8]) -> bool {
         .is_some_and(|header| String::from_utf8_lossy(header).contains("\"dtype\":\"F16\""))
 }
 
+/// Loads SafeTensors `weights` into `module`, requiring every tensor to be present.
+fn load_tensors<M: ModuleSnapshot>(module: &mut M, weights: &[u8]) -> Result<(), PipelineError> {
+    let mut store = SafetensorsStore::from_bytes(Some(weights.to_vec()));
+    if stores_half(weights) {
+        // The adapter casts by the stored dtype: F16 comes back as F32.
+        store = store.with_from_adapter(HalfPrecisionAdapter::new());
+    }
+    let result = module
+        .load_from(&mut store)
+        .map_err(|e| PipelineError::Weights(e.to_string()))?;
+    if !result.missing.is_empty() {
+        return Err(PipelineError::Weights(format!(
+            "{} tensors missing, e.g. {:?}",
+            result.missing.len(),
+            result.missing.first()
+        )));
+    }
+    Ok(())
+}
+
 impl Network {
     /// Loads a network from its settings (JSON) and SafeTensors weights.
     pub fn load(spec_json: &[u8], weights: &[u8], device: &Device) -> Result<Self, PipelineError> {
@@ -116,22 +150,23 @@ impl Network {
                 spec.unet
             )));
         }
-        let mut model = spec.unet.init(device);
-        let mut store = SafetensorsStore::from_bytes(Some(weights.to_vec()));
-        if stores_half(weights) {
-            // The adapter casts by the stored dtype: F16 comes back as F32.
-            store = store.with_from_adapter(HalfPrecisionAdapter::new());
-        }
-        let result = model
-            .load_from(&mut store)
-            .map_err(|e| PipelineError::Weights(e.to_string()))?;
-        if !result.missing.is_empty() {
+        if spec.members == 0 || spec.members > MAX_MEMBERS {
             return Err(PipelineError::Weights(format!(
-                "{} tensors missing, e.g. {:?}",
-                result.missing.len(),
-                result.missing.first()
+                "{} ensemble members (1 to {MAX_MEMBERS} allowed)",
+                spec.members
             )));
         }
+        // A single network keeps the plain layout, so every earlier weights file loads.
+        let model = if spec.members == 1 {
+            let mut net = spec.unet.init(device);
+            load_tensors(&mut net, weights)?;
+            Ensemble::new(vec![net])
+        } else {
+            let members = (0..spec.members).map(|_| spec.unet.init(device)).collect();
+            let mut ensemble = Ensemble::new(members);
+            load_tensors(&mut ensemble, weights)?;
+            ensemble
+        };
         Ok(Self { model, spec })
     }
 
@@ -142,12 +177,47 @@ impl Network {
         if half {
             store = store.with_to_adapter(HalfPrecisionAdapter::new());
         }
-        self.model
-            .save_into(&mut store)
-            .map_err(|e| PipelineError::Weights(e.to_string()))?;
+        match self.model.members() {
+            [single] => single.save_into(&mut store),
+            _ => self.model.save_into(&mut store),
+        }
+        .map_err(|e| PipelineError::Weights(e.to_string()))?;
         store
             .get_bytes()
             .map_err(|e| PipelineError::Weights(e.to_string()))
+    }
+
+    /// Combines networks of one architecture and spacing into an ensemble that averages
+    /// their probabilities, with the first one's threshold.
+    pub fn ensemble(networks: Vec<Network>) -> Result<Self, PipelineError> {
+        let first = networks
+            .first()
+            .ok_or_else(|| PipelineError::Weights("no networks to combine".into()))?;
+        let spec = first.spec.clone();
+        let mut members = Vec::new();
+        for net in networks {
+            let s = &net.spec;
+            if (s.task, &s.unet, s.spacing_mm) != (spec.task, &spec.unet, spec.spacing_mm) {
+                return Err(PipelineError::Weights(format!(
+                    "cannot combine {:?} networks of {:?} at {} mm with {:?} networks of {:?} at {} mm",
+                    s.task, s.unet, s.spacing_mm, spec.task, spec.unet, spec.spacing_mm
+                )));
+            }
+            members.extend(net.model.members().iter().cloned());
+        }
+        if members.len() > MAX_MEMBERS {
+            return Err(PipelineError::Weights(format!(
+                "{} members; at most {MAX_MEMBERS}",
+                members.len()
+            )));
+        }
+        Ok(Self {
+            spec: NetworkSpec {
+                members: members.len(),
+                ..spec
+            },
+            model: Ensemble::new(members),
+        })
     }
 
     /// Probabilities for slices `zs`, one padded plane per slice (synchronous read-back).
@@ -177,15 +247,15 @@ pub fn input_tensor(
     Tensor::from_data(TensorData::new(buf, shape), device)
 }
 
-/// Sigmoid probabilities of `model` for slices `zs`, one padded plane per slice.
+/// Probabilities of `model` for slices `zs`, one padded plane per slice.
 pub fn predict(
-    model: &UNet,
+    model: &Ensemble,
     context: usize,
     stack: &SliceStack,
     zs: std::ops::Range<usize>,
     device: &Device,
 ) -> Vec<Vec<f32>> {
-    let probs = sigmoid(model.forward(input_tensor(stack, context, zs, device)));
+    let probs = model.probabilities(input_tensor(stack, context, zs, device));
     split_planes(probs.into_data(), stack.plane)
 }
 
@@ -635,6 +705,43 @@ pub fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn tiny(width: usize, device: &Device) -> Network {
+        let unet = UNetConfig::new().with_base_width(width).with_context(0);
+        Network {
+            model: Ensemble::new(vec![unet.init(device)]),
+            spec: NetworkSpec {
+                task: Task::Wmh,
+                unet,
+                spacing_mm: 1.0,
+                threshold: 0.5,
+                members: 1,
+            },
+        }
+    }
+
+    #[test]
+    fn an_ensemble_survives_a_round_trip_and_refuses_other_widths() {
+        let device = Device::flex();
+        let ens = Network::ensemble(vec![tiny(2, &device), tiny(2, &device)]).unwrap();
+        assert_eq!(ens.spec.members, 2);
+        let json = serde_json::to_vec(&ens.spec).unwrap();
+        let back = Network::load(&json, &ens.weights_bytes(false).unwrap(), &device).unwrap();
+        let x = Tensor::<4>::ones([1, 1, 16, 16], &device);
+        let a = ens.model.probabilities(x.clone()).into_data();
+        let b = back.model.probabilities(x).into_data();
+        assert_eq!(a, b);
+        // One member's tensors under the ensemble layout are missing half the tensors.
+        let two = NetworkSpec {
+            members: 2,
+            ..tiny(2, &device).spec
+        };
+        let members2 = serde_json::to_vec(&two).unwrap();
+        let single = tiny(2, &device).weights_bytes(false).unwrap();
+        assert!(Network::load(&members2, &single, &device).is_err());
+        assert!(Network::ensemble(vec![tiny(2, &device), tiny(4, &device)]).is_err());
+        assert!(Network::ensemble(Vec::new()).is_err());
+    }
 
     #[test]
     fn region_is_cut_to_the_brain_and_falls_back_where_wm_is_missing() {

@@ -26,7 +26,7 @@ use rand::rngs::StdRng;
 use serde::{Deserialize, Serialize};
 
 use crate::metrics::{dice, lesion_recall_f1};
-use crate::model::{UNet, UNetConfig, balanced_bce, class_weights};
+use crate::model::{Ensemble, UNet, UNetConfig, balanced_bce, class_weights};
 use crate::pipeline::{self, Network, NetworkSpec, Task, preprocess};
 use data::{Case, Sampling};
 
@@ -302,9 +302,10 @@ pub fn export(model: &UNet, config: &TrainConfig, dir: &PathBuf) -> Result<()> {
         unet: config.unet.clone(),
         spacing_mm: config.spacing_mm,
         threshold: 0.5,
+        members: 1,
     };
     let net = Network {
-        model: model.clone(),
+        model: Ensemble::new(vec![model.clone()]),
         spec: spec.clone(),
     };
     let stem = config.task.stem();
@@ -322,6 +323,7 @@ pub fn export(model: &UNet, config: &TrainConfig, dir: &PathBuf) -> Result<()> {
 
 /// Mean Dice and lesion F1 of whole-volume predictions on `cases` (canonical grid).
 pub fn validate(model: &UNet, context: usize, cases: &[Case], device: &Device) -> Validation {
+    let model = &Ensemble::new(vec![model.clone()]);
     let (mut dsum, mut fsum) = (0.0, 0.0);
     for case in cases {
         let n = case.stack.slices();

@@ -4,7 +4,6 @@
 //! the browser between batches so the page stays responsive.
 
 use burn::prelude::*;
-use burn::tensor::activation::sigmoid;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
@@ -163,7 +162,8 @@ impl Engine {
         {
             let c = net.spec.unet.in_channels();
             let x = Tensor::<4>::zeros([1, c, 32, 32], &self.device);
-            sigmoid(net.model.forward(x))
+            net.model
+                .probabilities(x)
                 .into_data_async()
                 .await
                 .map_err(|e| format!("warm-up: {e:?}"))?;
@@ -192,7 +192,9 @@ impl Engine {
         while z < n {
             let end = (z + batch).min(n);
             let x = pipeline::input_tensor(stack, net.spec.unet.context, z..end, &self.device);
-            let data = sigmoid(net.model.forward(x))
+            let data = net
+                .model
+                .probabilities(x)
                 .into_data_async()
                 .await
                 .map_err(|e| format!("network read-back: {e:?}"))?;

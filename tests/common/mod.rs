@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use burn::prelude::Device;
-use wmh::model::UNetConfig;
+use wmh::model::{Ensemble, UNetConfig};
 use wmh::phantom::{self, Phantom};
 use wmh::pipeline::{Network, NetworkSpec, Task};
 use wmh::volume::{Affine, OutputData, Volume};
@@ -41,9 +41,10 @@ pub fn tiny_weights(dir: &Path) {
             unet: unet.clone(),
             spacing_mm: 1.0,
             threshold: 0.5,
+            members: 1,
         };
         let net = Network {
-            model: unet.init(&device),
+            model: Ensemble::new(vec![unet.init(&device)]),
             spec: spec.clone(),
         };
         std::fs::write(

@@ -1,0 +1,115 @@
+//! `wmh convert --add` combines WMH networks into an ensemble whose segmentation
+//! probabilities are the mean of its members', and which refuses mismatched networks.
+
+mod common;
+
+use common::{segment_phantom, tiny_weights, wmh};
+use std::path::Path;
+use wmh::volume::Volume;
+
+fn probabilities(d: &Path, weights: &Path, tag: &str) -> Vec<f32> {
+    let (out, prob) = segment_phantom(d, weights, tag, "cpu");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Volume::from_nifti_bytes(&std::fs::read(prob).unwrap())
+        .unwrap()
+        .data
+}
+
+fn convert(args: &[&str]) -> std::process::Output {
+    wmh(&[&["convert"], args].concat())
+}
+
+#[test]
+fn an_ensemble_averages_its_members_probabilities() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let dirs: Vec<_> = ["a", "b", "c"].iter().map(|n| d.join(n)).collect();
+    for dir in &dirs {
+        std::fs::create_dir(dir).unwrap();
+        tiny_weights(dir);
+    }
+    // One WM network for all, so that only the WMH networks differ.
+    for dir in &dirs[1..] {
+        for f in ["wm.json", "wm.safetensors"] {
+            std::fs::copy(dirs[0].join(f), dir.join(f)).unwrap();
+        }
+    }
+    let ens = d.join("ens");
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let out = convert(&[
+        "--weights",
+        &s(&dirs[0]),
+        "--add",
+        &format!("{},{}", s(&dirs[1]), s(&dirs[2])),
+        "--threshold",
+        "0.7",
+        "--out",
+        &s(&ens),
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let spec: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(ens.join("wmh.json")).unwrap()).unwrap();
+    assert_eq!(spec["members"], 3);
+    assert_eq!(spec["threshold"].as_f64().unwrap() as f32, 0.7);
+
+    let members: Vec<Vec<f32>> = ["a", "b", "c"]
+        .iter()
+        .zip(&dirs)
+        .map(|(tag, dir)| probabilities(d, dir, tag))
+        .collect();
+    assert!(
+        members[0].iter().zip(&members[1]).any(|(a, b)| a != b),
+        "the members should differ for this test to mean anything"
+    );
+    let mean = probabilities(d, &ens, "ens");
+    let worst = (0..mean.len())
+        .map(|i| (mean[i] - members.iter().map(|m| m[i]).sum::<f32>() / 3.0).abs())
+        .fold(0.0, f32::max);
+    assert!(worst < 1e-5, "ensemble differs from the mean by {worst}");
+
+    // f16 keeps the ensemble layout.
+    let half = d.join("half");
+    let out = convert(&["--weights", &s(&ens), "--out", &s(&half), "--half"]);
+    assert!(out.status.success(), "{out:?}");
+    let p16 = probabilities(d, &half, "half");
+    let worst = mean
+        .iter()
+        .zip(&p16)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f32::max);
+    assert!(worst < 5e-3, "f16 ensemble differs by {worst}");
+}
+
+#[test]
+fn networks_of_different_widths_are_not_combined() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    for dir in [&a, &b] {
+        std::fs::create_dir(dir).unwrap();
+        tiny_weights(dir);
+    }
+    // Rewrite b's WMH settings to another width: its tensors no longer fit, and even
+    // loaded they could not share an ensemble with a's.
+    let spec = std::fs::read_to_string(b.join("wmh.json")).unwrap();
+    std::fs::write(
+        b.join("wmh.json"),
+        spec.replace("\"base_width\":4", "\"base_width\":8"),
+    )
+    .unwrap();
+    let out_dir = tmp.path().join("ens");
+    let out = convert(&[
+        "--weights",
+        a.to_str().unwrap(),
+        "--add",
+        b.to_str().unwrap(),
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("error"));
+    assert!(!out_dir.join("wmh.safetensors").exists());
+}
