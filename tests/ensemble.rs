@@ -3,21 +3,8 @@
 
 mod common;
 
-use common::{segment_phantom, tiny_weights, wmh};
+use common::{max_abs_diff, phantom_probabilities, tiny_weights, wmh};
 use std::path::Path;
-use wmh::volume::Volume;
-
-fn probabilities(d: &Path, weights: &Path, tag: &str) -> Vec<f32> {
-    let (out, prob) = segment_phantom(d, weights, tag, "cpu");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Volume::from_nifti_bytes(&std::fs::read(prob).unwrap())
-        .unwrap()
-        .data
-}
 
 fn convert(args: &[&str]) -> std::process::Output {
     wmh(&[&["convert"], args].concat())
@@ -59,28 +46,25 @@ fn an_ensemble_averages_its_members_probabilities() {
     let members: Vec<Vec<f32>> = ["a", "b", "c"]
         .iter()
         .zip(&dirs)
-        .map(|(tag, dir)| probabilities(d, dir, tag))
+        .map(|(tag, dir)| phantom_probabilities(d, dir, tag))
         .collect();
     assert!(
         members[0].iter().zip(&members[1]).any(|(a, b)| a != b),
         "the members should differ for this test to mean anything"
     );
-    let mean = probabilities(d, &ens, "ens");
-    let worst = (0..mean.len())
-        .map(|i| (mean[i] - members.iter().map(|m| m[i]).sum::<f32>() / 3.0).abs())
-        .fold(0.0, f32::max);
+    let mean = phantom_probabilities(d, &ens, "ens");
+    let expected: Vec<f32> = (0..mean.len())
+        .map(|i| members.iter().map(|m| m[i]).sum::<f32>() / 3.0)
+        .collect();
+    let worst = max_abs_diff(&mean, &expected);
     assert!(worst < 1e-5, "ensemble differs from the mean by {worst}");
 
     // f16 keeps the ensemble layout.
     let half = d.join("half");
     let out = convert(&["--weights", &s(&ens), "--out", &s(&half), "--half"]);
     assert!(out.status.success(), "{out:?}");
-    let p16 = probabilities(d, &half, "half");
-    let worst = mean
-        .iter()
-        .zip(&p16)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0, f32::max);
+    let p16 = phantom_probabilities(d, &half, "half");
+    let worst = max_abs_diff(&mean, &p16);
     assert!(worst < 5e-3, "f16 ensemble differs by {worst}");
 }
 

@@ -2,21 +2,8 @@
 
 mod common;
 
-use common::{segment_phantom, tiny_weights, wmh};
+use common::{max_abs_diff, phantom_probabilities, tiny_weights, wmh};
 use wmh::pipeline::stores_half;
-use wmh::volume::Volume;
-
-fn probabilities(d: &std::path::Path, weights: &std::path::Path, tag: &str) -> Vec<f32> {
-    let (out, prob) = segment_phantom(d, weights, tag, "cpu");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Volume::from_nifti_bytes(&std::fs::read(prob).unwrap())
-        .unwrap()
-        .data
-}
 
 #[test]
 fn half_weights_are_smaller_and_segment_alike() {
@@ -50,12 +37,8 @@ fn half_weights_are_smaller_and_segment_alike() {
             a.len()
         );
     }
-    let p32 = probabilities(d, &full, "f32");
-    let p16 = probabilities(d, &half, "f16");
-    let worst = p32
-        .iter()
-        .zip(&p16)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0, f32::max);
+    let p32 = phantom_probabilities(d, &full, "f32");
+    let p16 = phantom_probabilities(d, &half, "f16");
+    let worst = max_abs_diff(&p32, &p16);
     assert!(worst < 5e-3, "f16 changes probabilities by up to {worst}");
 }

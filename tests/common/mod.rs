@@ -122,3 +122,25 @@ pub fn segment_phantom(dir: &Path, weights: &Path, tag: &str, device: &str) -> (
     ]);
     (out, prob)
 }
+
+/// The WMH probabilities `wmh segment` writes for the phantom with `weights` (CPU).
+pub fn phantom_probabilities(dir: &Path, weights: &Path, tag: &str) -> Vec<f32> {
+    let (out, prob) = segment_phantom(dir, weights, tag, "cpu");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Volume::from_nifti_bytes(&std::fs::read(prob).unwrap())
+        .unwrap()
+        .data
+}
+
+/// Largest absolute difference of two equally long sequences.
+pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
