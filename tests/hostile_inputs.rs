@@ -461,4 +461,25 @@ fn a_good_run_leaves_exactly_the_requested_outputs() {
     assert_eq!(summary["wm_filter"], true);
     assert!(summary["lesion_count"].as_u64().is_some());
     assert!(summary["total_ml"].as_f64().is_some());
+    outputs_have_the_mode_of_new_files(d, &["m.nii.gz", "wm.nii"]);
 }
+
+/// Outputs are staged as owner-only temporary files; once in place they must be as
+/// readable as any file the user creates (0o666 less the umask).
+#[cfg(unix)]
+fn outputs_have_the_mode_of_new_files(dir: &Path, names: &[&str]) {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let reference = dir.join("reference");
+    std::fs::File::create(&reference).unwrap();
+    for name in names {
+        assert_eq!(
+            format!("{:o}", mode(&dir.join(name))),
+            format!("{:o}", mode(&reference)),
+            "{name}"
+        );
+    }
+}
+
+#[cfg(not(unix))]
+fn outputs_have_the_mode_of_new_files(_: &Path, _: &[&str]) {}

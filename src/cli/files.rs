@@ -93,6 +93,21 @@ pub fn check_outputs(outputs: &[&Path], inputs: &[&Path]) -> Result<()> {
     Ok(())
 }
 
+/// The mode a finished output gets: what `File::create` gives (0o666 less the umask),
+/// not the owner-only mode of a temporary file, so that colleagues and servers can read
+/// a mask as they can read the scan.
+#[cfg(unix)]
+fn output_permissions() -> Option<std::fs::Permissions> {
+    use std::os::unix::fs::PermissionsExt;
+    Some(std::fs::Permissions::from_mode(0o666))
+}
+
+/// Elsewhere the platform's default for new files applies.
+#[cfg(not(unix))]
+fn output_permissions() -> Option<std::fs::Permissions> {
+    None
+}
+
 /// Writes every `(path, bytes)` pair atomically: all are staged as temporary files in
 /// their target folders first, and renamed into place only once every one is written.
 pub fn write_all_atomic(files: &[(&Path, Vec<u8>)]) -> Result<()> {
@@ -102,17 +117,18 @@ pub fn write_all_atomic(files: &[(&Path, Vec<u8>)]) -> Result<()> {
             Some(p) if !p.as_os_str().is_empty() => p,
             _ => Path::new("."),
         };
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".wmh-")
-            .suffix(".partial")
-            .tempfile_in(dir)
-            .with_context(|| {
-                format!(
-                    "{}: cannot create a file in {}",
-                    path.display(),
-                    dir.display()
-                )
-            })?;
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".wmh-").suffix(".partial");
+        if let Some(mode) = output_permissions() {
+            builder.permissions(mode);
+        }
+        let mut tmp = builder.tempfile_in(dir).with_context(|| {
+            format!(
+                "{}: cannot create a file in {}",
+                path.display(),
+                dir.display()
+            )
+        })?;
         tmp.write_all(bytes)
             .and_then(|()| tmp.as_file().sync_all())
             .with_context(|| format!("{}: write failed", path.display()))?;
