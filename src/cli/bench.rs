@@ -60,15 +60,10 @@ struct Measurement {
     backend: String,
     width: usize,
     wm_width: usize,
-    #[serde(default = "one")]
     members: usize,
     slices: usize,
     seconds_per_volume: f64,
     peak_rss_mib: f64,
-}
-
-fn one() -> usize {
-    1
 }
 
 pub fn run(args: Args) -> Result<()> {

@@ -88,12 +88,8 @@ pub fn run(args: Args) -> Result<()> {
         ));
         outputs.push((args.out.join(format!("{stem}.safetensors")), bytes));
     }
-    let refs: Vec<(&Path, Vec<u8>)> = outputs
-        .iter()
-        .map(|(p, b)| (p.as_path(), b.clone()))
-        .collect();
     std::fs::create_dir_all(&args.out).with_context(|| format!("{}", args.out.display()))?;
-    files::write_all_atomic(&refs)?;
+    files::write_all_atomic(&outputs)?;
     for line in report {
         println!("{line}");
     }

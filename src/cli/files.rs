@@ -110,9 +110,10 @@ fn output_permissions() -> Option<std::fs::Permissions> {
 
 /// Writes every `(path, bytes)` pair atomically: all are staged as temporary files in
 /// their target folders first, and renamed into place only once every one is written.
-pub fn write_all_atomic(files: &[(&Path, Vec<u8>)]) -> Result<()> {
+pub fn write_all_atomic<P: AsRef<Path>>(files: &[(P, Vec<u8>)]) -> Result<()> {
     let mut staged = Vec::with_capacity(files.len());
     for (path, bytes) in files {
+        let path = path.as_ref();
         let dir = match path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p,
             _ => Path::new("."),
@@ -132,7 +133,7 @@ pub fn write_all_atomic(files: &[(&Path, Vec<u8>)]) -> Result<()> {
         tmp.write_all(bytes)
             .and_then(|()| tmp.as_file().sync_all())
             .with_context(|| format!("{}: write failed", path.display()))?;
-        staged.push((tmp, *path));
+        staged.push((tmp, path));
     }
     for (tmp, path) in staged {
         tmp.persist(path).with_context(|| {

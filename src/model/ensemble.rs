@@ -22,16 +22,6 @@ impl Ensemble {
         Self { members }
     }
 
-    /// Number of members.
-    pub fn len(&self) -> usize {
-        self.members.len()
-    }
-
-    /// Always false: an ensemble has at least one member.
-    pub fn is_empty(&self) -> bool {
-        self.members.is_empty()
-    }
-
     /// The members, in order.
     pub fn members(&self) -> &[UNet] {
         &self.members
