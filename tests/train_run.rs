@@ -53,7 +53,12 @@ fn a_time_limit_stops_with_weights_and_resume_finishes_the_run() {
     let out = tmp.path().join("run");
 
     // A zero limit ends the run after its first step, long before the 50 asked for.
-    let first = train(&data, &out, &["--steps", "50", "--time-limit", "0"]);
+    let cosine = ["--lr-schedule", "cosine"];
+    let first = train(
+        &data,
+        &out,
+        &[&cosine[..], &["--steps", "50", "--time-limit", "0"]].concat(),
+    );
     assert!(first.status.success(), "{first:?}");
     assert!(String::from_utf8_lossy(&first.stderr).contains("time limit reached"));
     assert_eq!(logged_steps(&out), vec![1]);
@@ -65,7 +70,14 @@ fn a_time_limit_stops_with_weights_and_resume_finishes_the_run() {
         assert!(out.join(f).is_file(), "{f} missing");
     }
 
-    let second = train(&data, &out, &["--steps", "3", "--resume"]);
+    let config = std::fs::read_to_string(out.join("config.json")).unwrap();
+    assert!(config.contains(r#""lr_schedule": "cosine""#), "{config}");
+
+    let second = train(
+        &data,
+        &out,
+        &[&cosine[..], &["--steps", "3", "--resume"]].concat(),
+    );
     assert!(second.status.success(), "{second:?}");
     assert!(String::from_utf8_lossy(&second.stderr).contains("resuming at step 1"));
     assert_eq!(logged_steps(&out), vec![1, 3]);

@@ -6,7 +6,7 @@ use anyhow::Result;
 
 use crate::model::UNetConfig;
 use crate::pipeline::Task;
-use crate::train::{self, TrainConfig};
+use crate::train::{self, LrSchedule, TrainConfig};
 
 use super::Backend;
 
@@ -49,6 +49,9 @@ pub struct Args {
     /// Adam learning rate.
     #[arg(long, default_value_t = 1e-3)]
     lr: f64,
+    /// How the learning rate changes over the run.
+    #[arg(long, value_enum, default_value_t = LrSchedule::Constant)]
+    lr_schedule: LrSchedule,
     /// Validate every N steps.
     #[arg(long, default_value_t = 100)]
     val_every: usize,
@@ -138,6 +141,7 @@ pub fn run(args: Args) -> Result<()> {
         batch: args.batch.max(1),
         patch: args.patch,
         lr: args.lr,
+        lr_schedule: args.lr_schedule,
         val_every: args.val_every.max(1),
         checkpoint_secs: args.checkpoint_secs,
         seed: args.seed,

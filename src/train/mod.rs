@@ -17,6 +17,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
+use burn::lr_scheduler::cosine::CosineAnnealingLrSchedulerConfig;
+use burn::lr_scheduler::module_lr_scheduler::ModuleLrScheduler;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
 use burn_store::{BurnpackStore, ModuleSnapshot};
@@ -47,8 +49,11 @@ pub struct TrainConfig {
     pub batch: usize,
     /// Patch side in pixels.
     pub patch: usize,
-    /// Adam learning rate.
+    /// Adam learning rate (the peak, with a decaying schedule).
     pub lr: f64,
+    /// How the learning rate changes over the steps (constant before it was configurable).
+    #[serde(default)]
+    pub lr_schedule: LrSchedule,
     /// Validate every this many steps.
     pub val_every: usize,
     /// Checkpoint at least this often (seconds).
@@ -71,6 +76,38 @@ pub struct TrainConfig {
 
 fn default_positive_fraction() -> f64 {
     0.6
+}
+
+/// The learning rate over a run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LrSchedule {
+    /// `lr` at every step.
+    #[default]
+    Constant,
+    /// Cosine annealing from `lr` at the first step to `lr` / 100 at the last, so the
+    /// final weights come from small steps rather than wherever a full-size step left them.
+    Cosine,
+}
+
+impl LrSchedule {
+    /// The scheduler for a run of `steps` steps peaking at `lr`, advanced past `done`
+    /// steps (a resumed run continues the curve where it stopped).
+    fn scheduler(self, lr: f64, steps: usize, done: usize) -> Result<ModuleLrScheduler> {
+        let mut s = match self {
+            LrSchedule::Constant => ModuleLrScheduler::new(lr),
+            LrSchedule::Cosine => {
+                CosineAnnealingLrSchedulerConfig::new(lr, steps.saturating_sub(1).max(1))
+                    .with_min_lr(lr / 100.0)
+                    .init()
+                    .map_err(|e| anyhow::anyhow!("learning rate schedule: {e}"))?
+            }
+        };
+        for _ in 0..done {
+            s.step();
+        }
+        Ok(s)
+    }
 }
 
 /// Index of the case a patch comes from: a simulated one with probability `fraction`
@@ -163,6 +200,9 @@ pub fn run(
         state = serde_json::from_str(&std::fs::read_to_string(ckpt.join("state.json"))?)?;
         eprintln!("resuming at step {}", state.step);
     }
+    let mut learning_rate = config
+        .lr_schedule
+        .scheduler(config.lr, config.steps, state.step)?;
     let log_path = out.join("log.csv");
     let new_log = !resume || !log_path.exists();
     let mut log = std::fs::OpenOptions::new()
@@ -229,7 +269,7 @@ pub fn run(
             .try_to_vec::<f32>()
             .map_or(f32::NAN, |l| l[0]);
         let grads = GradientsParams::from_grads(loss.backward(), &model);
-        model = optim.step(config.lr, model, grads);
+        model = optim.step(learning_rate.step(), model, grads);
         state.step += 1;
         window_steps += 1;
         loss_sum += f64::from(loss_value);
@@ -356,5 +396,40 @@ pub fn validate(model: &UNet, context: usize, cases: &[Case], device: &Device) -
     Validation {
         dice: dsum / n,
         f1: fsum / n,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rates(schedule: LrSchedule, steps: usize, done: usize, n: usize) -> Vec<f64> {
+        let mut s = schedule.scheduler(1e-3, steps, done).unwrap();
+        (0..n).map(|_| s.step().base()).collect()
+    }
+
+    #[test]
+    fn constant_schedule_keeps_the_rate() {
+        assert!(
+            rates(LrSchedule::Constant, 10, 3, 5)
+                .iter()
+                .all(|&r| r == 1e-3)
+        );
+    }
+
+    #[test]
+    fn cosine_schedule_falls_from_the_peak_to_a_hundredth_at_the_last_step() {
+        let r = rates(LrSchedule::Cosine, 101, 0, 101);
+        assert!((r[0] - 1e-3).abs() < 1e-12);
+        assert!((r[50] - 0.5 * (1e-3 + 1e-5)).abs() < 1e-12, "{}", r[50]);
+        assert!((r[100] - 1e-5).abs() < 1e-12, "{}", r[100]);
+        assert!(r.windows(2).all(|w| w[1] < w[0]));
+    }
+
+    #[test]
+    fn a_resumed_cosine_schedule_continues_the_curve() {
+        let whole = rates(LrSchedule::Cosine, 40, 0, 40);
+        let resumed = rates(LrSchedule::Cosine, 40, 25, 15);
+        assert_eq!(&whole[25..], &resumed[..]);
     }
 }
