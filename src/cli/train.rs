@@ -74,6 +74,12 @@ pub struct Args {
     /// Turn off intensity augmentation (contrast, brightness, bias field, noise).
     #[arg(long)]
     no_intensity_aug: bool,
+    /// Multiply the contrast, brightness, bias-field and noise ranges by this.
+    #[arg(long, default_value_t = 1.0)]
+    intensity_scale: f64,
+    /// Random gamma curve with |log gamma| up to this (0: none; 0.4 is gamma 0.67-1.49).
+    #[arg(long, default_value_t = 0.0)]
+    log_gamma: f64,
     /// Probability that a WMH patch is centred on a lesion (the rest anywhere in the head).
     #[arg(long, default_value_t = 0.6)]
     positive_fraction: f64,
@@ -147,6 +153,8 @@ pub fn run(args: Args) -> Result<()> {
         seed: args.seed,
         spacing_mm: args.spacing,
         intensity_augmentation: !args.no_intensity_aug,
+        intensity_scale: args.intensity_scale.max(0.0),
+        log_gamma: args.log_gamma.abs(),
         positive_fraction: args.positive_fraction.clamp(0.0, 1.0),
         synthetic_fraction: args.synthetic_fraction.clamp(0.0, 1.0),
     };

@@ -3,8 +3,9 @@
 //! Geometric (the seed's): every sample is rotated in-plane to one of 8 angles,
 //! 0, 45, 90, ..., 315 degrees, and left-right flipped with probability 1/2; the
 //! rotation, flip and patch crop are one bilinear warp, so nothing is stored.
-//! Intensity (for scarce multi-scanner data): a random affine intensity change,
-//! a smooth multiplicative bias field and Gaussian noise on the normalised image.
+//! Intensity (for scarce multi-scanner data): a random gamma curve (it changes how far
+//! apart the tissues are, as sequences and scanners do), a random affine intensity
+//! change, a smooth multiplicative bias field and Gaussian noise on the normalised image.
 
 use rand::RngExt;
 use rand::rngs::StdRng;
@@ -98,6 +99,9 @@ pub struct Intensity {
     pub bias: f32,
     /// Maximum standard deviation of Gaussian noise, z-score units.
     pub noise: f32,
+    /// Maximum |log gamma| of the gamma curve applied between the patch's extremes
+    /// (0: none).
+    pub log_gamma: f32,
 }
 
 impl Intensity {
@@ -107,6 +111,7 @@ impl Intensity {
         shift: 0.0,
         bias: 0.0,
         noise: 0.0,
+        log_gamma: 0.0,
     };
     /// The defaults used for training.
     pub const DEFAULT: Self = Self {
@@ -114,7 +119,20 @@ impl Intensity {
         shift: 0.15,
         bias: 0.2,
         noise: 0.08,
+        log_gamma: 0.0,
     };
+
+    /// These ranges with the affine, bias and noise ranges multiplied by `scale` and
+    /// the given gamma range.
+    pub fn scaled(self, scale: f32, log_gamma: f32) -> Self {
+        Self {
+            contrast: self.contrast * scale,
+            shift: self.shift * scale,
+            bias: self.bias * scale,
+            noise: self.noise * scale,
+            log_gamma,
+        }
+    }
 
     /// Applies one random draw to a `channels x size x size` patch (same draw for all
     /// channels, as neighbouring slices share a scanner).
@@ -126,6 +144,10 @@ impl Intensity {
                 0.0
             }
         };
+        let gamma = sym(rng, self.log_gamma).exp();
+        if gamma != 1.0 {
+            gamma_curve(patch, gamma);
+        }
         let a = 1.0 + sym(rng, self.contrast);
         let b = sym(rng, self.shift);
         let (gx, gy) = (sym(rng, self.bias), sym(rng, self.bias));
@@ -149,6 +171,24 @@ impl Intensity {
             };
             *v = (a * *v + b) * field + sigma * n;
         }
+    }
+}
+
+/// Maps `v` to `lo + (hi - lo) * ((v - lo) / (hi - lo))^gamma` with `lo`, `hi` the
+/// extremes of `values`, so the extremes (and the fill outside the head) stay put while
+/// the tissues in between move apart or together.
+pub fn gamma_curve(values: &mut [f32], gamma: f32) {
+    let (lo, hi) = values
+        .iter()
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), &v| {
+            (l.min(v), h.max(v))
+        });
+    let range = hi - lo;
+    if !(range > 0.0) {
+        return;
+    }
+    for v in values {
+        *v = lo + range * ((*v - lo) / range).powf(gamma);
     }
 }
 
@@ -217,6 +257,29 @@ mod tests {
         let out = warp(&[1.0; 4], 2, 2, &w, 4, -7.0, false);
         assert_eq!(out[0], -7.0);
         assert_eq!(out[3 * 4 + 3], 1.0);
+    }
+
+    #[test]
+    fn gamma_curve_keeps_the_extremes_and_order_and_bends_the_middle() {
+        let mut v = vec![-2.0, 0.0, 1.0, 2.0];
+        gamma_curve(&mut v, 2.0);
+        // (0 - -2) / 4 = 0.5 -> 0.25 -> -2 + 4 * 0.25 = -1.
+        assert_eq!(v, vec![-2.0, -1.0, -2.0 + 4.0 * 0.5625, 2.0]);
+        let mut flat = vec![3.0; 4];
+        gamma_curve(&mut flat, 0.5);
+        assert_eq!(flat, vec![3.0; 4]);
+    }
+
+    #[test]
+    fn scaled_ranges_multiply_all_but_gamma() {
+        let s = Intensity::DEFAULT.scaled(2.0, 0.4);
+        assert_eq!(s.contrast, 0.3);
+        assert_eq!(s.noise, 0.16);
+        assert_eq!(s.log_gamma, 0.4);
+        let mut rng = StdRng::seed_from_u64(3);
+        let mut p: Vec<f32> = (0..64).map(|i| (i as f32 / 8.0).sin()).collect();
+        s.apply(&mut p, 8, &mut rng);
+        assert!(p.iter().all(|v| v.is_finite()));
     }
 
     #[test]

@@ -64,6 +64,13 @@ pub struct TrainConfig {
     pub spacing_mm: f64,
     /// Whether intensity augmentation is on.
     pub intensity_augmentation: bool,
+    /// Multiplier of the default contrast, brightness, bias-field and noise ranges (1
+    /// before it was configurable).
+    #[serde(default = "one")]
+    pub intensity_scale: f64,
+    /// Maximum |log gamma| of the random gamma curve (0: none, as before it existed).
+    #[serde(default)]
+    pub log_gamma: f64,
     /// Probability that a WMH patch is centred on a lesion voxel (0.6 before it was
     /// configurable, hence the default for older configs).
     #[serde(default = "default_positive_fraction")]
@@ -76,6 +83,10 @@ pub struct TrainConfig {
 
 fn default_positive_fraction() -> f64 {
     0.6
+}
+
+fn one() -> f64 {
+    1.0
 }
 
 /// The learning rate over a run.
@@ -224,6 +235,7 @@ pub fn run(
         zoom: 0.1,
         intensity: if config.intensity_augmentation {
             augment::Intensity::DEFAULT
+                .scaled(config.intensity_scale as f32, config.log_gamma as f32)
         } else {
             augment::Intensity::NONE
         },
