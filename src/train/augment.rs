@@ -184,7 +184,7 @@ pub fn gamma_curve(values: &mut [f32], gamma: f32) {
             (l.min(v), h.max(v))
         });
     let range = hi - lo;
-    if !(range > 0.0) {
+    if !range.is_finite() || range <= 0.0 {
         return;
     }
     for v in values {
