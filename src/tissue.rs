@@ -47,6 +47,10 @@ impl Default for TissueOptions {
     }
 }
 
+/// Smallest class variance of log intensities (a 1 % spread): without a floor a class
+/// can collapse onto a spike of identical values and take over the bias fit.
+const MIN_VARIANCE: f64 = 1e-4;
+
 /// Label values in the output (0 outside the mask).
 pub const CSF: u8 = 1;
 /// Grey matter.
@@ -198,7 +202,28 @@ pub fn classify(
         return Err(TissueError::TooSmall(voxels.len()));
     }
     let n = voxels.len();
-    let y: Vec<f32> = voxels.iter().map(|&i| image[i].ln()).collect();
+    let raw: Vec<f32> = voxels.iter().map(|&i| image[i].ln()).collect();
+    // Real T1s carry outliers that a three-Gaussian fit latches onto: a saturated
+    // slice or fat at the type's maximum, stray dark voxels at the mask's edge. The
+    // model is fitted on the 0.5-99.5 % range, without the maximum when it is a spike
+    // of saturated voxels, and outliers are classified at the range's ends.
+    let (lo, hi) = (
+        crate::volume::percentile(&raw, 0.5),
+        crate::volume::percentile(&raw, 99.5),
+    );
+    let top = raw.iter().copied().fold(f32::MIN, f32::max);
+    let saturated = raw.iter().filter(|&&v| v == top).count() * 200 > n;
+    let mut inlier: Vec<bool> = (raw.iter())
+        .map(|&v| v >= lo && v <= hi && !(saturated && v == top))
+        .collect();
+    if inlier.iter().filter(|&&b| b).count() < 1000 {
+        inlier.fill(true);
+    }
+    let y: Vec<f32> = raw.iter().map(|&v| v.clamp(lo, hi)).collect();
+    let fit: Vec<f32> = (y.iter().zip(&inlier))
+        .filter(|&(_, &b)| b)
+        .map(|(&v, _)| v)
+        .collect();
     // Mask position of each voxel, for neighbour lookups.
     let mut at = vec![u32::MAX; image.len()];
     for (p, &i) in voxels.iter().enumerate() {
@@ -230,19 +255,19 @@ pub fn classify(
         })
         .collect();
 
-    let pct = |q: f64| crate::volume::percentile(&y, q);
-    let mut mean = kmeans_1d(&y, [pct(5.0), pct(40.0), pct(80.0)], 15);
+    let pct = |q: f64| crate::volume::percentile(&fit, q);
+    let mut mean = kmeans_1d(&fit, [pct(5.0), pct(40.0), pct(80.0)], 15);
     let mut var = [0.0f32; 3];
     {
         let mut s = [0.0f64; 3];
         let mut c = [0usize; 3];
-        for &v in &y {
+        for &v in &fit {
             let k = nearest(&mean, v);
             s[k] += ((v - mean[k]) as f64).powi(2);
             c[k] += 1;
         }
         for k in 0..3 {
-            var[k] = (s[k] / c[k].max(1) as f64).max(1e-6) as f32;
+            var[k] = (s[k] / c[k].max(1) as f64).max(MIN_VARIANCE) as f32;
         }
     }
     let mut bias = vec![0.0f32; n];
@@ -274,7 +299,7 @@ pub fn classify(
         // M-step: class means and variances of the bias-corrected log intensities.
         let mut s0 = [0.0f64; 3];
         let mut s1 = [0.0f64; 3];
-        for p in 0..n {
+        for p in (0..n).filter(|&p| inlier[p]) {
             let r = (y[p] - bias[p]) as f64;
             for k in 0..3 {
                 s0[k] += post[p][k] as f64;
@@ -285,14 +310,14 @@ pub fn classify(
             mean[k] = (s1[k] / s0[k].max(1e-9)) as f32;
         }
         let mut s2 = [0.0f64; 3];
-        for p in 0..n {
+        for p in (0..n).filter(|&p| inlier[p]) {
             let r = y[p] - bias[p];
             for k in 0..3 {
                 s2[k] += post[p][k] as f64 * ((r - mean[k]) as f64).powi(2);
             }
         }
         for k in 0..3 {
-            var[k] = (s2[k] / s0[k].max(1e-9)).max(1e-6) as f32;
+            var[k] = (s2[k] / s0[k].max(1e-9)).max(MIN_VARIANCE) as f32;
         }
         // Bias: a smooth field through what the class model leaves unexplained,
         // weighted by how sure the model is (sum of posterior / variance).
@@ -302,7 +327,8 @@ pub fn classify(
             for p in 0..n {
                 let expected: f32 = (0..3).map(|k| post[p][k] * mean[k]).sum();
                 residual.push(y[p] - expected);
-                weight.push((0..3).map(|k| post[p][k] / var[k]).sum::<f32>());
+                let w = (0..3).map(|k| post[p][k] / var[k]).sum::<f32>();
+                weight.push(if inlier[p] { w } else { 0.0 });
             }
             bias = fit_polynomial(&points, &residual, &weight, opts.bias_degree);
             let centre = bias.iter().map(|&b| b as f64).sum::<f64>() / n as f64;
@@ -439,6 +465,44 @@ mod tests {
             .map(|(a, b)| (a - b).abs())
             .fold(0.0, f32::max);
         assert!(worst < 1e-4, "fit error {worst}");
+    }
+
+    /// A T1 whose top slice is saturated at the type's maximum (as one real registered
+    /// head T1 here is) and with a few bright fat voxels: the fit must not spend a class
+    /// on them.
+    #[test]
+    fn saturated_voxels_do_not_take_a_class() {
+        let dims = [48, 56, 40];
+        let (mut image, truth) = synthetic_brain(dims, 0.2, 4.0, 5);
+        let plane = dims[0] * dims[1];
+        for k in [18, 19, 20, 21] {
+            for v in &mut image[k * plane..(k + 1) * plane] {
+                if *v > 0.0 {
+                    *v = 65535.0;
+                }
+            }
+        }
+        for v in image.iter_mut().step_by(997).filter(|v| **v > 0.0) {
+            *v = 400.0;
+        }
+        let mask: Vec<bool> = truth.iter().map(|&t| t > 0).collect();
+        let t = classify(&image, dims, &mask, &TissueOptions::default()).unwrap();
+        let clean = |l: &[u8]| -> Vec<u8> {
+            (l.iter().enumerate())
+                .map(|(i, &c)| {
+                    if (18..22).contains(&(i / plane)) {
+                        0
+                    } else {
+                        c
+                    }
+                })
+                .collect()
+        };
+        let (got, want) = (clean(&t.labels), clean(&truth));
+        let wm = class_dice(&got, &want, WM);
+        let gm = class_dice(&got, &want, GM);
+        assert!(wm > 0.9 && gm > 0.85, "WM Dice {wm:.3}, GM Dice {gm:.3}");
+        assert!(t.means[2] < 200.0, "WM mean {}", t.means[2]);
     }
 
     #[test]
