@@ -6,9 +6,9 @@
 //! brain's. Stripping the T1 first shows the network what it was trained on. The
 //! method is morphological, with no atlas, so it runs the same in the browser: brain
 //! tissue (brighter than CSF and bone) is eroded in-plane until the thin bridges to
-//! scalp, eyes and neck break, the largest 3-D piece is kept, and it is grown back.
+//! scalp, eyes and neck break, the brain's 3-D piece is kept, and it is grown back.
 
-use crate::metrics::label_26;
+use crate::metrics::{Components, label_26};
 use crate::tissue::kmeans_1d;
 use crate::volume::{Affine, Reorientation};
 use crate::volume::{
@@ -42,10 +42,9 @@ pub fn brain_mask(t1: &[f32], dims: [usize; 3], spacing: [f64; 3]) -> Vec<bool> 
         .collect();
     let core = erode_in_plane(&tissue, dims, spacing, EROSION_MM);
     let components = label_26(&core, dims);
-    let Some(largest) = (0..components.count()).max_by_key(|&c| components.sizes[c]) else {
+    let Some(keep) = brain_piece(&components, dims) else {
         return vec![false; t1.len()];
     };
-    let keep = largest as u32 + 1;
     let core: Vec<bool> = components.labels.iter().map(|&l| l == keep).collect();
     // Grow back only into tissue, so the growth cannot jump the skull again.
     let grown = dilate_in_plane(&core, dims, spacing, EROSION_MM + 0.5);
@@ -67,6 +66,28 @@ pub fn brain_mask(t1: &[f32], dims: [usize; 3], spacing: [f64; 3]) -> Vec<bool> 
         return fill_holes_per_slice(&t1.iter().map(|&v| v != 0.0).collect::<Vec<_>>(), dims, 2);
     }
     brain
+}
+
+/// Of the eroded tissue's pieces, the brain's label: the most superior (by centroid) of
+/// those at least a third the size of the largest. The largest alone is not enough: on
+/// scans that reach far down the neck (3 mm GE 3T scans with 83 slices), face and neck
+/// tissue outweighs the brain once the skull base separates them.
+pub fn brain_piece(components: &Components, dims: [usize; 3]) -> Option<u32> {
+    let largest = components.sizes.iter().copied().max()?;
+    let plane = dims[0] * dims[1];
+    let mut height = vec![0f64; components.count()];
+    for (i, &l) in components.labels.iter().enumerate() {
+        if l > 0 {
+            height[l as usize - 1] += (i / plane) as f64;
+        }
+    }
+    (0..components.count())
+        .filter(|&c| components.sizes[c] * 3 >= largest)
+        .max_by(|&a, &b| {
+            let centroid = |c: usize| height[c] / components.sizes[c] as f64;
+            centroid(a).total_cmp(&centroid(b))
+        })
+        .map(|c| c as u32 + 1)
 }
 
 /// [`brain_mask`] of an image in stored voxel order on the grid `affine` / `dims`,
@@ -128,6 +149,40 @@ mod tests {
         assert!(!got[index(dims, 40 + 35, 40, 10)]);
         // The ventricle is inside.
         assert!(got[index(dims, 40, 40, 10)]);
+    }
+
+    /// The head phantom above a neck: a solid block of bright tissue below the skull
+    /// base, larger than the brain, as on scans that reach far down the neck.
+    #[test]
+    fn keeps_the_brain_above_a_larger_neck() {
+        let (small, truth_small, d) = head();
+        let dims = [d[0], d[1], d[2] + 12];
+        let plane = d[0] * d[1];
+        let mut t1 = vec![0.0f32; plane * dims[2]];
+        let mut truth = vec![false; t1.len()];
+        // The head's slices sit above 12 new ones: 10 of neck, then 2 of dark skull base.
+        t1[12 * plane..].copy_from_slice(&small);
+        truth[12 * plane..].copy_from_slice(&truth_small);
+        for z in 0..10 {
+            for y in 0..d[1] {
+                for x in 0..d[0] {
+                    let (dx, dy) = (x as f64 - 40.0, y as f64 - 40.0);
+                    if (dx * dx + dy * dy).sqrt() < 36.0 {
+                        t1[index(dims, x, y, z)] = 100.0;
+                    }
+                }
+            }
+        }
+        let brain_voxels = truth.iter().filter(|&&b| b).count();
+        let neck_voxels = t1[..10 * plane].iter().filter(|&&v| v > 0.0).count();
+        assert!(
+            neck_voxels > brain_voxels,
+            "the neck must outweigh the brain"
+        );
+        let got = brain_mask(&t1, dims, [1.0, 1.0, 3.0]);
+        let d = dice(&got, &truth);
+        assert!(d > 0.9, "brain Dice {d}");
+        assert!(got[..10 * plane].iter().all(|&b| !b), "neck kept");
     }
 
     #[test]
