@@ -1,5 +1,6 @@
 //! `wmh convert --add` combines WMH networks into an ensemble whose segmentation
-//! probabilities are the mean of its members', and which refuses mismatched networks.
+//! probabilities are the mean of its members', and which refuses mismatched networks;
+//! `--wm-dilation` sets the WM region's dilation.
 
 mod common;
 
@@ -96,4 +97,38 @@ fn networks_of_different_widths_are_not_combined() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("error"));
     assert!(!out_dir.join("wmh.safetensors").exists());
+}
+
+#[test]
+fn convert_sets_the_wm_region_dilation_and_refuses_absurd_values() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = tmp.path().join("a");
+    std::fs::create_dir(&a).unwrap();
+    tiny_weights(&a);
+    let out_dir = tmp.path().join("out");
+    let out = convert(&[
+        "--weights",
+        a.to_str().unwrap(),
+        "--wm-dilation",
+        "1.5",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let spec: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out_dir.join("wm.json")).unwrap()).unwrap();
+    assert_eq!(spec["dilation_mm"], 1.5);
+
+    let bad = tmp.path().join("bad");
+    let out = convert(&[
+        "--weights",
+        a.to_str().unwrap(),
+        "--wm-dilation",
+        "50",
+        "--out",
+        bad.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--wm-dilation"));
+    assert!(!bad.join("wm.json").exists());
 }

@@ -160,6 +160,53 @@ fn simulated_flairs_show_lesions_bright_on_every_wmh2017_case() {
     }
 }
 
+/// Every `wmh2017/` T1 as a WM-network training case: the T1 is skull-stripped (zero
+/// outside the brain), the brain holds the labelled WMH (`Case::load` refuses a case
+/// where it holds less than 95 %), and the WM-region label is white matter plus every
+/// labelled WMH voxel and a plausible share of the brain. The two GE 3T scans whose
+/// neck once outweighed the brain (amsterdam-ge3t-103, -109) are among them.
+#[test]
+fn every_wmh2017_t1_becomes_a_wm_training_case() {
+    use wmh::pipeline::Task;
+    use wmh::train::data::{Case, SYNTH_PREFIX};
+    let Some(data) = shared_data() else { return };
+    let mut names: Vec<String> = std::fs::read_dir(data.join("wmh2017"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 30);
+    for name in &names {
+        let case = Case::load(&data, Task::Wm, &format!("{SYNTH_PREFIX}{name}"), 1.0)
+            .unwrap_or_else(|e| panic!("{name}: {e:#}"));
+        let dir = data.join("wmh2017").join(name);
+        let t1 = read(&dir.join("t1.nii.gz"));
+        let reorient = wmh::volume::Reorientation::to_ras(&t1.geometry.affine, t1.dims);
+        let lesions = reorient.forward(&read(&dir.join("wmh.nii.gz")).data);
+        // Stripped voxels are zero, the lowest value, so they normalise to the fill.
+        let kept = (case.stack.data.iter())
+            .filter(|&&v| v > case.stack.fill)
+            .count();
+        let head = t1.data.iter().filter(|&&v| v > 0.0).count();
+        let wm = case.label.iter().filter(|&&l| l > 0.5).count();
+        let lesion_in_label = (0..lesions.len())
+            .filter(|&i| lesions[i] == 1.0)
+            .all(|i| case.label[i] > 0.5);
+        println!(
+            "{name}: brain {kept} of {head} non-zero head voxels, WM region {:.0} % of the brain",
+            100.0 * wm as f64 / kept as f64
+        );
+        // Scalp, skull and neck are at least a third of a head scan (utrecht-8, whose
+        // extracted brain leaks into the scalp at 2.2 L, keeps 56 % of its head).
+        assert!(kept * 3 < head * 2, "{name}: the T1 was not stripped");
+        assert!(lesion_in_label, "{name}: a WMH voxel outside the WM region");
+        assert!(
+            (0.3..0.7).contains(&(wm as f64 / kept as f64)),
+            "{name}: WM share {wm} / {kept}"
+        );
+    }
+}
+
 /// Brain extraction (`brain::brain_mask`) on every FLAIR case's T1, resampled onto the
 /// FLAIR grid as the pipeline does. Skull-stripped T1s must come back as themselves.
 /// The Sim-Vent T1s keep skull, scalp and 7 mm slices; their `brain_mask.nii.gz` is a

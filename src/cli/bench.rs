@@ -160,6 +160,7 @@ fn measure(
                 spacing_mm: 1.0,
                 threshold: 0.5,
                 members,
+                dilation_mm: crate::pipeline::DEFAULT_WM_DILATION_MM,
             },
         }
     };

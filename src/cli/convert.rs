@@ -29,6 +29,10 @@ pub struct Args {
     /// Set the WMH network's threshold (e.g. the one chosen by cross-validation).
     #[arg(long)]
     threshold: Option<f32>,
+    /// Set the WM network's region dilation in mm (e.g. the one chosen by
+    /// cross-validation); needs wm.json in --weights.
+    #[arg(long)]
+    wm_dilation: Option<f64>,
 }
 
 /// Bytes of `dir`'s weights file for `task`.
@@ -44,6 +48,12 @@ pub fn run(args: Args) -> Result<()> {
         anyhow::bail!(
             "{}: the output folder must differ from --weights",
             args.out.display()
+        );
+    }
+    if args.wm_dilation.is_some() && !args.weights.join("wm.json").exists() {
+        anyhow::bail!(
+            "--wm-dilation: {} has no WM network (wm.json)",
+            args.weights.display()
         );
     }
     let device = Device::flex();
@@ -72,6 +82,12 @@ pub fn run(args: Args) -> Result<()> {
                 }
                 net.spec.threshold = t;
             }
+        }
+        if let (Task::Wm, Some(mm)) = (task, args.wm_dilation) {
+            if !(0.0..=20.0).contains(&mm) {
+                anyhow::bail!("--wm-dilation must lie between 0 and 20 mm");
+            }
+            net.spec.dilation_mm = mm;
         }
         let bytes = net.weights_bytes(args.half)?;
         report.push(format!(

@@ -106,7 +106,7 @@ pub fn run(args: Args) -> Result<()> {
     let options = Options {
         threshold: args.threshold.unwrap_or(networks.wmh.spec.threshold),
         wm_filter: use_wm,
-        ..Options::default()
+        ..networks.options()
     };
     let total = inputs.flair.slices() * if use_wm { 2 } else { 1 };
     let bar = ProgressBar::new(total as u64).with_style(

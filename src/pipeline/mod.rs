@@ -78,6 +78,25 @@ pub struct NetworkSpec {
     /// one, member `k`'s tensors are stored under `members.k.`.
     #[serde(default = "one", skip_serializing_if = "is_one")]
     pub members: usize,
+    /// WM task: in-plane dilation (mm) of the WM region before it filters lesions; a
+    /// network whose labels include the WMH needs less than one that misses them.
+    #[serde(
+        default = "default_dilation",
+        skip_serializing_if = "is_default_dilation"
+    )]
+    pub dilation_mm: f64,
+}
+
+/// The WM region's dilation of networks saved without one (trained on WM labels that
+/// leave out the lesions, which are dark on T1).
+pub const DEFAULT_WM_DILATION_MM: f64 = 4.0;
+
+fn default_dilation() -> f64 {
+    DEFAULT_WM_DILATION_MM
+}
+
+fn is_default_dilation(mm: &f64) -> bool {
+    *mm == DEFAULT_WM_DILATION_MM
 }
 
 fn default_threshold() -> f32 {
@@ -283,7 +302,8 @@ impl Networks {
         Options {
             threshold: self.wmh.spec.threshold,
             wm_filter: self.wm.is_some(),
-            ..Options::default()
+            wm_dilation_mm: (self.wm.as_ref())
+                .map_or(DEFAULT_WM_DILATION_MM, |n| n.spec.dilation_mm),
         }
     }
 }
@@ -303,7 +323,7 @@ impl Default for Options {
     fn default() -> Self {
         Self {
             threshold: 0.5,
-            wm_dilation_mm: 4.0,
+            wm_dilation_mm: DEFAULT_WM_DILATION_MM,
             wm_filter: true,
         }
     }
@@ -716,8 +736,42 @@ mod tests {
                 spacing_mm: 1.0,
                 threshold: 0.5,
                 members: 1,
+                dilation_mm: DEFAULT_WM_DILATION_MM,
             },
         }
+    }
+
+    #[test]
+    fn the_wm_networks_dilation_is_read_from_its_settings() {
+        let device = Device::flex();
+        let old = r#"{"task":"wm","unet":{"base_width":2,"context":0},"spacing_mm":1.0}"#;
+        let spec: NetworkSpec = serde_json::from_str(old).unwrap();
+        assert_eq!(spec.dilation_mm, DEFAULT_WM_DILATION_MM);
+        assert!(
+            !serde_json::to_string(&spec)
+                .unwrap()
+                .contains("dilation_mm")
+        );
+        let mut wm = tiny(2, &device);
+        wm.spec.task = Task::Wm;
+        wm.spec.dilation_mm = 1.5;
+        let json = serde_json::to_string(&wm.spec).unwrap();
+        assert_eq!(
+            serde_json::from_str::<NetworkSpec>(&json)
+                .unwrap()
+                .dilation_mm,
+            1.5
+        );
+        let with_wm = Networks {
+            wmh: tiny(2, &device),
+            wm: Some(wm),
+        };
+        assert_eq!(with_wm.options().wm_dilation_mm, 1.5);
+        let without = Networks {
+            wmh: tiny(2, &device),
+            wm: None,
+        };
+        assert_eq!(without.options().wm_dilation_mm, DEFAULT_WM_DILATION_MM);
     }
 
     #[test]

@@ -48,8 +48,10 @@ struct Source {
 /// Suffix of a WM case name that wraps the skull-stripped brain in a synthetic head.
 pub const HEAD_SUFFIX: &str = "+head";
 
-/// Prefix of a WMH case name whose FLAIR is simulated from a `wmh2017/` T1; a `#k`
-/// suffix (e.g. `wmh2017/utrecht-0#2`) draws another contrast for the same scan.
+/// Prefix of the `wmh2017/` cases (T1 with skull and WMH labels, no FLAIR). For the
+/// WMH task their FLAIR is simulated (a `#k` suffix, e.g. `wmh2017/utrecht-0#2`,
+/// draws another contrast for the same scan); for the WM task the T1 is
+/// skull-stripped as at inference and labelled by the tissue classifier.
 pub const SYNTH_PREFIX: &str = "wmh2017/";
 
 /// The same seed for the same name on every run and platform.
@@ -61,8 +63,8 @@ fn name_seed(name: &str) -> u64 {
 fn source(data: &Path, task: Task, name: &str) -> Source {
     let name = name.strip_suffix(HEAD_SUFFIX).unwrap_or(name);
     match (task, name) {
-        (Task::Wmh, synthetic) if synthetic.starts_with(SYNTH_PREFIX) => {
-            let folder = data.join(synthetic.split('#').next().unwrap_or(synthetic));
+        (_, wmh2017) if wmh2017.starts_with(SYNTH_PREFIX) => {
+            let folder = data.join(wmh2017.split('#').next().unwrap_or(wmh2017));
             Source {
                 image: folder.join("t1.nii.gz"),
                 label: folder.join("wmh.nii.gz"),
@@ -87,6 +89,44 @@ fn source(data: &Path, task: Task, name: &str) -> Source {
     }
 }
 
+/// Share of the labelled WMH voxels that the extracted brain must hold for a
+/// `wmh2017/` T1 to serve the WM task.
+const MIN_LESIONS_IN_BRAIN: f64 = 0.95;
+
+/// The WM-region label of a T1 with skull and its WMH labels, in [`wmh_class`]
+/// values: the T1 is stripped by [`crate::brain`] exactly as inference strips it (and
+/// zeroed outside), classified by [`crate::tissue`], and the region is its white
+/// matter plus the WMH (dark on T1, so the classifier calls them grey matter or CSF);
+/// other pathology (label 2) is ignored.
+fn wm_region_label(t1: &mut Volume, wmh: &[f32]) -> Result<Vec<f32>> {
+    let brain = crate::brain::brain_mask_stored(&t1.data, &t1.geometry.affine, t1.dims);
+    // Lesions lie in the brain: where the extraction missed them it missed the brain
+    // (it fails on some thick-slice scans), and the labels would teach scalp as WM.
+    let lesions = wmh.iter().filter(|&&w| wmh_class(w) == Some(true)).count();
+    let inside = (wmh.iter().zip(&brain))
+        .filter(|&(&w, &b)| b && wmh_class(w) == Some(true))
+        .count();
+    if (inside as f64) < MIN_LESIONS_IN_BRAIN * lesions as f64 {
+        bail!(
+            "brain extraction holds only {inside} of the {lesions} labelled WMH voxels; \
+             leave this case out"
+        );
+    }
+    for (v, &b) in t1.data.iter_mut().zip(&brain) {
+        if !b {
+            *v = 0.0;
+        }
+    }
+    let tissue = crate::tissue::classify(&t1.data, t1.dims, &brain, &Default::default())?;
+    Ok((wmh.iter().zip(&tissue.labels))
+        .map(|(&w, &t)| match wmh_class(w) {
+            None => 2.0,
+            Some(true) => 1.0,
+            Some(false) => f32::from(u8::from(t == crate::tissue::WM)),
+        })
+        .collect())
+}
+
 /// WMH label values: 1 lesion, 2 other pathology (ignored, as the challenge does).
 fn wmh_class(v: f32) -> Option<bool> {
     match v.round() as i64 {
@@ -98,11 +138,12 @@ fn wmh_class(v: f32) -> Option<bool> {
 
 impl Case {
     /// Loads a case for `task`: WMH cases are `flair/` folder names; WM cases are
-    /// `tissue/<name>` or `mni152`, with [`HEAD_SUFFIX`] for the brain in a synthetic head.
+    /// `tissue/<name>` or `mni152`, with [`HEAD_SUFFIX`] for the brain in a synthetic
+    /// head; both take `wmh2017/<name>` (see [`SYNTH_PREFIX`]).
     pub fn load(data: &Path, task: Task, name: &str, spacing_mm: f64) -> Result<Self> {
         let src = source(data, task, name);
         let mut image = read(&src.image)?;
-        let label = read(&src.label)?;
+        let mut label = read(&src.label)?;
         if image.dims != label.dims {
             bail!(
                 "{name}: label grid {:?} differs from image grid {:?}",
@@ -121,6 +162,10 @@ impl Case {
             let level = crate::volume::percentile(&wm, 50.0);
             let spacing = image.geometry.voxel_sizes();
             head::wrap_in_head(&mut image.data, image.dims, spacing, level, name_seed(name));
+        }
+        if task == Task::Wm && name.starts_with(SYNTH_PREFIX) {
+            label.data = wm_region_label(&mut image, &label.data)
+                .with_context(|| format!("{name}: tissue classification"))?;
         }
         if task == Task::Wmh && name.starts_with(SYNTH_PREFIX) {
             let lesion: Vec<bool> = (label.data.iter())
@@ -283,5 +328,32 @@ pub fn draw(case: &Case, s: &Sampling, rng: &mut StdRng) -> Sample {
             1.0,
             true,
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wm_labels_take_in_the_lesions_and_refuse_lesions_outside_the_brain() {
+        let p = crate::phantom::example();
+        let lesions: Vec<f32> = p.lesions.iter().map(|&l| f32::from(l)).collect();
+        let mut t1 = p.t1.clone();
+        let label = wm_region_label(&mut t1, &lesions).unwrap();
+        assert!(p.lesions.iter().any(|&l| l > 0));
+        assert!((p.lesions.iter().zip(&label)).all(|(&l, &y)| l == 0 || y == 1.0));
+        assert!(label.contains(&0.0), "everything labelled WM");
+        // Stripped as inference strips it: the scalp is gone.
+        assert!((t1.data.iter().zip(&p.t1.data)).any(|(&a, &b)| a == 0.0 && b > 0.0));
+
+        // Lesions the extracted brain does not hold mean the extraction failed.
+        let brain = crate::brain::brain_mask_stored(&p.t1.data, &p.t1.geometry.affine, p.t1.dims);
+        let outside: Vec<f32> = brain.iter().map(|&b| f32::from(u8::from(!b))).collect();
+        let err = wm_region_label(&mut p.t1.clone(), &outside).unwrap_err();
+        assert!(
+            err.to_string().contains("brain extraction holds only"),
+            "{err}"
+        );
     }
 }

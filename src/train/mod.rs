@@ -174,8 +174,9 @@ pub fn run(
             .collect()
     };
     let train = load(&config.train_cases)?;
-    let (synthetic, real): (Vec<usize>, Vec<usize>) =
-        (0..train.len()).partition(|&i| train[i].name.starts_with(data::SYNTH_PREFIX));
+    // Only WMH cases from `wmh2017/` are simulated; WM cases there are real T1s.
+    let (synthetic, real): (Vec<usize>, Vec<usize>) = (0..train.len())
+        .partition(|&i| config.task == Task::Wmh && train[i].name.starts_with(data::SYNTH_PREFIX));
     let val = load(&config.val_cases)?;
     let (pos, valid) = train
         .iter()
@@ -355,6 +356,7 @@ pub fn export(model: &UNet, config: &TrainConfig, dir: &PathBuf) -> Result<()> {
         spacing_mm: config.spacing_mm,
         threshold: 0.5,
         members: 1,
+        dilation_mm: pipeline::DEFAULT_WM_DILATION_MM,
     };
     let net = Network {
         model: Ensemble::new(vec![model.clone()]),

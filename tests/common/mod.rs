@@ -42,6 +42,7 @@ pub fn tiny_weights(dir: &Path) {
             spacing_mm: 1.0,
             threshold: 0.5,
             members: 1,
+            dilation_mm: wmh::pipeline::DEFAULT_WM_DILATION_MM,
         };
         let net = Network {
             model: Ensemble::new(vec![unet.init(&device)]),
