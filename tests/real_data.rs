@@ -67,12 +67,21 @@ fn segment_writes_masks_on_each_flair_grid() {
             out_path.to_str().unwrap(),
             "--weights",
             tmp.path().to_str().unwrap(),
+            "--json",
         ]);
         assert!(
             out.status.success(),
             "{}: {}",
             case.display(),
             String::from_utf8_lossy(&out.stderr)
+        );
+        // The brain found in each real T1 is whole enough not to be warned about.
+        let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let brain_ml = summary["brain_ml"].as_f64().unwrap();
+        assert!(
+            brain_ml >= wmh::pipeline::MIN_BRAIN_ML,
+            "{}: brain {brain_ml} mL",
+            case.display()
         );
         let flair = read(&case.join("flair.nii.gz"));
         let mask = read(&out_path);

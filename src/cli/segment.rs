@@ -61,6 +61,8 @@ struct Summary {
     wm_filter: bool,
     /// Slices where the brain mask stood in for the WM region.
     brain_fallback_slices: usize,
+    /// Volume of the brain found in the T1 (mL), when the filter ran.
+    brain_ml: Option<f64>,
     head_overlap_dice: Option<f64>,
     device: String,
     seconds: f64,
@@ -162,6 +164,7 @@ pub fn run(args: Args) -> Result<()> {
         total_ml: seg.total_ml,
         wm_filter: seg.wm_filtered,
         brain_fallback_slices: seg.brain_fallback_slices,
+        brain_ml: seg.brain_ml,
         head_overlap_dice: inputs.head_overlap,
         device: format!("{:?}", args.device).to_lowercase(),
         seconds: start.elapsed().as_secs_f64(),

@@ -64,8 +64,11 @@ pub struct Args {
     /// In-plane spacing of the network input (mm).
     #[arg(long, default_value_t = 1.0)]
     spacing: f64,
-    /// Training cases (default: the task's standard split). For `--task wm`, a `+head`
-    /// suffix (e.g. `tissue/mass-01+head`) wraps the skull-stripped brain in a synthetic head.
+    /// Training cases (default: the task's standard split). `wmh2017/<case>` is a head
+    /// T1 with WMH labels: for `--task wmh` its FLAIR is simulated, for `--task wm` it is
+    /// skull-stripped and labelled by the tissue classifier plus its WMH. For `--task wm`,
+    /// a `+head` suffix (e.g. `tissue/mass-01+head`) wraps the skull-stripped brain in a
+    /// synthetic head.
     #[arg(long, value_delimiter = ',')]
     train: Option<Vec<String>>,
     /// Validation cases (default: the task's standard split).

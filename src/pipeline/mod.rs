@@ -489,6 +489,9 @@ impl Inputs {
                 .inverse(&r.iter().map(|&b| u8::from(b)).collect::<Vec<_>>())
         });
         let voxel_ml = self.reference.geometry.voxel_volume_mm3() / 1000.0;
+        let brain_ml = (self.brain.as_ref())
+            .filter(|_| wm_filtered)
+            .map(|b| b.iter().filter(|&&v| v).count() as f64 * voxel_ml);
         let lesions = lesions(
             &mask,
             self.reference.dims,
@@ -503,6 +506,7 @@ impl Inputs {
             lesions,
             wm_filtered,
             brain_fallback_slices,
+            brain_ml,
         }
     }
 }
@@ -642,20 +646,37 @@ pub struct Segmentation {
     /// Axial slices where the filter used the brain because the WM network found too
     /// little white matter there (see [`MIN_WM_FRACTION_OF_BRAIN`]).
     pub brain_fallback_slices: usize,
+    /// Volume (mL) of the brain found in the T1, when the filter ran.
+    pub brain_ml: Option<f64>,
 }
 
+/// Smallest brain (mL) an adult head has. A smaller brain found in the T1 means the
+/// extraction missed part of it (or kept scalp and neck instead), and the filter may
+/// have removed true lesions there.
+pub const MIN_BRAIN_ML: f64 = 600.0;
+
 impl Segmentation {
-    /// How the filter was applied, in words, for summaries.
+    /// How the filter was applied, in words, for summaries; it warns when the brain
+    /// found in the T1 is too small to be whole.
     pub fn filter_description(&self) -> String {
-        match (self.wm_filtered, self.brain_fallback_slices) {
-            (false, _) => "white-matter filter off".into(),
-            (true, 0) => "white-matter filter on".into(),
+        let mut text = match (self.wm_filtered, self.brain_fallback_slices) {
+            (false, _) => "white-matter filter off".to_string(),
+            (true, 0) => "white-matter filter on".to_string(),
             (true, n) => format!(
                 "white-matter filter on; the brain mask stood in for it in {n} slice{} where \
                  the WM network found too little white matter",
                 if n == 1 { "" } else { "s" }
             ),
+        };
+        if let Some(ml) = self.brain_ml.filter(|&ml| ml < MIN_BRAIN_ML) {
+            text += &format!(
+                "; warning: the brain found in the T1 is only {ml:.0} mL (an adult brain is \
+                 over {MIN_BRAIN_ML:.0} mL), so brain extraction missed part of it and the \
+                 filter may have removed true lesions: check the white-matter region, or \
+                 segment without the filter"
+            );
         }
+        text
     }
 }
 
@@ -739,6 +760,43 @@ mod tests {
                 dilation_mm: DEFAULT_WM_DILATION_MM,
             },
         }
+    }
+
+    #[test]
+    fn a_brain_too_small_to_be_whole_is_warned_about() {
+        let seg = |wm_filtered, brain_fallback_slices, brain_ml| Segmentation {
+            probability: Vec::new(),
+            mask: Vec::new(),
+            wm_region: None,
+            lesions: Vec::new(),
+            total_ml: 0.0,
+            wm_filtered,
+            brain_fallback_slices,
+            brain_ml,
+        };
+        assert_eq!(
+            seg(false, 0, None).filter_description(),
+            "white-matter filter off"
+        );
+        assert_eq!(
+            seg(true, 0, Some(1300.0)).filter_description(),
+            "white-matter filter on"
+        );
+        assert!(
+            seg(true, 2, Some(1300.0))
+                .filter_description()
+                .ends_with("white matter")
+        );
+        let small = seg(true, 0, Some(476.0)).filter_description();
+        assert!(
+            small.contains("only 476 mL (an adult brain is over 600 mL)"),
+            "{small}"
+        );
+        assert!(
+            !seg(true, 0, Some(2600.0))
+                .filter_description()
+                .contains("warning")
+        );
     }
 
     #[test]
