@@ -105,29 +105,25 @@ fn convert_sets_the_wm_region_dilation_and_refuses_absurd_values() {
     let a = tmp.path().join("a");
     std::fs::create_dir(&a).unwrap();
     tiny_weights(&a);
+    let with_dilation = |mm: &str, out: &Path| {
+        convert(&[
+            "--weights",
+            a.to_str().unwrap(),
+            "--wm-dilation",
+            mm,
+            "--out",
+            out.to_str().unwrap(),
+        ])
+    };
     let out_dir = tmp.path().join("out");
-    let out = convert(&[
-        "--weights",
-        a.to_str().unwrap(),
-        "--wm-dilation",
-        "1.5",
-        "--out",
-        out_dir.to_str().unwrap(),
-    ]);
+    let out = with_dilation("1.5", &out_dir);
     assert!(out.status.success(), "{out:?}");
     let spec: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out_dir.join("wm.json")).unwrap()).unwrap();
     assert_eq!(spec["dilation_mm"], 1.5);
 
     let bad = tmp.path().join("bad");
-    let out = convert(&[
-        "--weights",
-        a.to_str().unwrap(),
-        "--wm-dilation",
-        "50",
-        "--out",
-        bad.to_str().unwrap(),
-    ]);
+    let out = with_dilation("50", &bad);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--wm-dilation"));
     assert!(!bad.join("wm.json").exists());
