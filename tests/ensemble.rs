@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{max_abs_diff, phantom_probabilities, tiny_weights, wmh};
+use common::{assert_runs_agree, max_abs_diff, phantom_run, tiny_weights, wmh};
 use std::path::Path;
 
 fn convert(args: &[&str]) -> std::process::Output {
@@ -44,29 +44,33 @@ fn an_ensemble_averages_its_members_probabilities() {
     assert_eq!(spec["members"], 3);
     assert_eq!(spec["threshold"].as_f64().unwrap() as f32, 0.7);
 
-    let members: Vec<Vec<f32>> = ["a", "b", "c"]
+    let members: Vec<_> = ["a", "b", "c"]
         .iter()
         .zip(&dirs)
-        .map(|(tag, dir)| phantom_probabilities(d, dir, tag))
+        .map(|(tag, dir)| phantom_run(d, dir, tag))
         .collect();
     assert!(
-        members[0].iter().zip(&members[1]).any(|(a, b)| a != b),
+        members[0]
+            .probability
+            .iter()
+            .zip(&members[1].probability)
+            .any(|(a, b)| a != b),
         "the members should differ for this test to mean anything"
     );
-    let mean = phantom_probabilities(d, &ens, "ens");
-    let expected: Vec<f32> = (0..mean.len())
-        .map(|i| members.iter().map(|m| m[i]).sum::<f32>() / 3.0)
+    let mean = phantom_run(d, &ens, "ens");
+    // The same f32 WM network gives every run the same region.
+    assert!(members.iter().all(|m| m.wm == mean.wm));
+    let expected: Vec<f32> = (0..mean.probability.len())
+        .map(|i| members.iter().map(|m| m.probability[i]).sum::<f32>() / 3.0)
         .collect();
-    let worst = max_abs_diff(&mean, &expected);
+    let worst = max_abs_diff(&mean.probability, &expected);
     assert!(worst < 1e-5, "ensemble differs from the mean by {worst}");
 
     // f16 keeps the ensemble layout.
     let half = d.join("half");
     let out = convert(&["--weights", &s(&ens), "--out", &s(&half), "--half"]);
     assert!(out.status.success(), "{out:?}");
-    let p16 = phantom_probabilities(d, &half, "half");
-    let worst = max_abs_diff(&mean, &p16);
-    assert!(worst < 5e-3, "f16 ensemble differs by {worst}");
+    assert_runs_agree(&mean, &phantom_run(d, &half, "half"), 5e-3, "f16 ensemble");
 }
 
 #[test]

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{max_abs_diff, phantom_probabilities, tiny_weights, wmh};
+use common::{assert_runs_agree, phantom_run, tiny_weights, wmh};
 use wmh::pipeline::stores_half;
 
 #[test]
@@ -37,8 +37,10 @@ fn half_weights_are_smaller_and_segment_alike() {
             a.len()
         );
     }
-    let p32 = phantom_probabilities(d, &full, "f32");
-    let p16 = phantom_probabilities(d, &half, "f16");
-    let worst = max_abs_diff(&p32, &p16);
-    assert!(worst < 5e-3, "f16 changes probabilities by up to {worst}");
+    assert_runs_agree(
+        &phantom_run(d, &full, "f32"),
+        &phantom_run(d, &half, "f16"),
+        5e-3,
+        "f16 weights",
+    );
 }
