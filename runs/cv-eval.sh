@@ -10,6 +10,7 @@
 #   ENSEMBLE  run prefixes whose fold networks are averaged as one ensemble (e.g.
 #          "cv-w8 cv-w8-s2 cv-w8-s3", built with `wmh convert --add`); NAME then
 #          names only the output folder.
+#   WMH    the binary (default ./target/release/wmh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 D=../shared/data/flair
@@ -30,12 +31,12 @@ for f in ${FOLDS:-a b c}; do
     set -- $ENSEMBLE
     first=runs/$1-$f; shift
     add=$(for p in "$@"; do printf 'runs/%s-%s/last,' "$p" "$f"; done)
-    ./target/release/wmh convert --weights "$first/last" --add "${add%,}" --out "$w/ens" > /dev/null
+    "${WMH:-./target/release/wmh}" convert --weights "$first/last" --add "${add%,}" --out "$w/ens" > /dev/null
     cp "$w/ens/wmh.json" "$w/ens/wmh.safetensors" "$wm/wm.json" "$wm/wm.safetensors" "$w/"
   else
     cp "$run/last/wmh.json" "$run/last/wmh.safetensors" "$wm/wm.json" "$wm/wm.safetensors" "$w/"
   fi
-  ./target/release/wmh validate --weights "$w" --threshold 0.5,0.8,0.9,0.95,0.98,0.99,0.995 \
+  "${WMH:-./target/release/wmh}" validate --weights "$w" --threshold 0.5,0.8,0.9,0.95,0.98,0.99,0.995 \
     --baseline-z 3 --json "$out/fold-$f.json" $(for c in $cases; do echo "$D/$c"; done) \
     > "$out/fold-$f.md"
   rm -r "$w"

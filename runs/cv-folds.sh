@@ -6,7 +6,7 @@
 #   FOLD  a, b or c
 # With SYNTH=1 the 30 wmh2017 T1s are added as simulated FLAIRs; WIDTH sets the base
 # width (default 16), SEED the seed (default 1) and VAL_EVERY the validation interval
-# (default 250).
+# (default 250). WMH names the binary (default ./target/release/wmh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 name=$1; shift
@@ -28,7 +28,7 @@ for f in "${folds[@]}"; do
   train=$(for c in "${all[@]}"; do [[ " $val " == *" $c "* ]] || echo "$c"; done | paste -sd,)
   out=runs/$name-$f
   resume=(); [ -f "$out/checkpoint/state.json" ] && resume=(--resume)
-  ./target/release/wmh train --task wmh --out "$out" --width "${WIDTH:-16}" --steps 3000 --val-every "${VAL_EVERY:-250}" \
+  "${WMH:-./target/release/wmh}" train --task wmh --out "$out" --width "${WIDTH:-16}" --steps 3000 --val-every "${VAL_EVERY:-250}" \
     --seed "${SEED:-1}" --train "$train$synth" --val "$(echo $val | tr ' ' ,)" "${resume[@]}" "$@" \
     >> "runs/$name-$f.train.log" 2>&1
 done
