@@ -82,3 +82,40 @@ fn a_time_limit_stops_with_weights_and_resume_finishes_the_run() {
     assert!(String::from_utf8_lossy(&second.stderr).contains("resuming at step 1"));
     assert_eq!(logged_steps(&out), vec![1, 3]);
 }
+
+/// The beta a run reports on stderr.
+fn reported_beta(stderr: &[u8]) -> f64 {
+    let text = String::from_utf8_lossy(stderr);
+    let after = text.split("beta = ").nth(1).expect("beta reported");
+    after.split_whitespace().next().unwrap().parse().unwrap()
+}
+
+#[test]
+fn balance_over_patches_measures_what_lesion_centred_sampling_feeds_the_loss() {
+    let tmp = tempfile::tempdir().unwrap();
+    let case = tmp.path().join("data/flair/example");
+    let made = wmh(&["example", "--out", case.to_str().unwrap()]);
+    assert!(made.status.success(), "{made:?}");
+    std::fs::rename(case.join("truth.nii.gz"), case.join("wmh.nii.gz")).unwrap();
+    let data = tmp.path().join("data");
+
+    let run = |balance: &str| {
+        let out = tmp.path().join(balance);
+        let done = train(&data, &out, &["--steps", "1", "--balance", balance]);
+        assert!(done.status.success(), "{done:?}");
+        let config = std::fs::read_to_string(out.join("config.json")).unwrap();
+        assert!(
+            config.contains(&format!(r#""balance": "{balance}""#)),
+            "{config}"
+        );
+        reported_beta(&done.stderr)
+    };
+    let (volumes, patches) = (run("volumes"), run("patches"));
+    // Most patches are centred on a lesion, so they hold far more lesion than the
+    // volume's air, skull and brain do.
+    assert!(volumes > 0.0 && volumes < 0.05, "{volumes}");
+    assert!(
+        patches > 3.0 * volumes && patches < 0.5,
+        "{patches} vs {volumes}"
+    );
+}

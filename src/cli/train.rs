@@ -6,7 +6,7 @@ use anyhow::Result;
 
 use crate::model::UNetConfig;
 use crate::pipeline::Task;
-use crate::train::{self, LrSchedule, TrainConfig};
+use crate::train::{self, Balance, LrSchedule, TrainConfig};
 
 use super::Backend;
 
@@ -90,6 +90,9 @@ pub struct Args {
     /// include `wmh2017/<case>` T1s (their FLAIR is simulated; see `train::synth`).
     #[arg(long, default_value_t = 0.5)]
     synthetic_fraction: f64,
+    /// What the class-balanced loss's positive fraction beta is measured on.
+    #[arg(long, value_enum, default_value_t = Balance::Volumes)]
+    balance: Balance,
     /// Continue from the run folder's last checkpoint.
     #[arg(long)]
     resume: bool,
@@ -160,6 +163,7 @@ pub fn run(args: Args) -> Result<()> {
         log_gamma: args.log_gamma.abs(),
         positive_fraction: args.positive_fraction.clamp(0.0, 1.0),
         synthetic_fraction: args.synthetic_fraction.clamp(0.0, 1.0),
+        balance: args.balance,
     };
     let device = args.device.device()?;
     let time_limit = args.time_limit.map(std::time::Duration::from_secs);

@@ -241,6 +241,17 @@ pub struct Sample {
     pub valid: Vec<f32>,
 }
 
+impl Sample {
+    /// Number of positive voxels and of valid voxels where the loss counts.
+    pub fn counts(&self) -> (usize, usize) {
+        let valid = self.valid.iter().filter(|&&v| v > 0.5).count();
+        let pos = (self.target.iter().zip(&self.valid))
+            .filter(|&(&t, &v)| t > 0.5 && v > 0.5)
+            .count();
+        (pos, valid)
+    }
+}
+
 /// How samples are drawn.
 #[derive(Debug, Clone, Copy)]
 pub struct Sampling {
@@ -334,6 +345,16 @@ pub fn draw(case: &Case, s: &Sampling, rng: &mut StdRng) -> Sample {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sample_counts_positives_only_where_the_loss_counts() {
+        let s = Sample {
+            input: vec![0.0; 4],
+            target: vec![1.0, 1.0, 0.0, 0.0],
+            valid: vec![1.0, 0.0, 1.0, 1.0],
+        };
+        assert_eq!(s.counts(), (1, 3));
+    }
 
     #[test]
     fn wm_labels_take_in_the_lesions_and_refuse_lesions_outside_the_brain() {

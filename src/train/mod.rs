@@ -79,6 +79,9 @@ pub struct TrainConfig {
     /// than a real one, when the training set has both.
     #[serde(default)]
     pub synthetic_fraction: f64,
+    /// What the class balance beta is measured on (the volumes before it was configurable).
+    #[serde(default)]
+    pub balance: Balance,
 }
 
 fn default_positive_fraction() -> f64 {
@@ -88,6 +91,22 @@ fn default_positive_fraction() -> f64 {
 fn one() -> f64 {
     1.0
 }
+
+/// What the class-balanced loss's beta (the positive fraction) is measured on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Balance {
+    /// Every voxel of the training volumes, air included.
+    #[default]
+    Volumes,
+    /// The patches the loss sees, drawn as training draws them (lesion-centred ones
+    /// included), so positives and negatives carry equal total weight in expectation.
+    Patches,
+}
+
+/// Patches drawn to measure beta with `Balance::Patches`: enough for the fraction to be
+/// stable to a few per cent, quick next to a run.
+const BALANCE_PATCHES: usize = 4096;
 
 /// The learning rate over a run.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -178,19 +197,6 @@ pub fn run(
     let (synthetic, real): (Vec<usize>, Vec<usize>) = (0..train.len())
         .partition(|&i| config.task == Task::Wmh && train[i].name.starts_with(data::SYNTH_PREFIX));
     let val = load(&config.val_cases)?;
-    let (pos, valid) = train
-        .iter()
-        .map(Case::counts)
-        .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
-    let beta = pos as f64 / valid.max(1) as f64;
-    let weights = class_weights(beta);
-    eprintln!(
-        "{} training cases, {} validation cases; positive fraction beta = {beta:.5}, weights {:.2}/{:.4}",
-        train.len(),
-        val.len(),
-        weights.0,
-        weights.1
-    );
 
     device.seed(config.seed);
     let ad = device.clone().autodiff();
@@ -241,6 +247,32 @@ pub fn run(
             augment::Intensity::NONE
         },
     };
+    let (pos, valid) = match config.balance {
+        Balance::Volumes => train
+            .iter()
+            .map(Case::counts)
+            .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1)),
+        Balance::Patches => {
+            // Its own generator, so the run's draws do not depend on this measurement.
+            let mut rng = StdRng::seed_from_u64(config.seed.wrapping_add(0xba1a_0ce));
+            (0..BALANCE_PATCHES)
+                .map(|_| {
+                    let case = pick_case(&real, &synthetic, config.synthetic_fraction, &mut rng);
+                    data::draw(&train[case], &sampling, &mut rng).counts()
+                })
+                .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
+        }
+    };
+    let beta = pos as f64 / valid.max(1) as f64;
+    let weights = class_weights(beta);
+    eprintln!(
+        "{} training cases, {} validation cases; positive fraction beta = {beta:.5} ({:?}), weights {:.2}/{:.4}",
+        train.len(),
+        val.len(),
+        config.balance,
+        weights.0,
+        weights.1
+    );
     // Re-seeding from the step makes a resumed run draw what an uninterrupted one would have.
     let mut rng = StdRng::seed_from_u64(
         config.seed ^ (state.step as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15),
