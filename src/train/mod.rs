@@ -254,7 +254,7 @@ pub fn run(
             .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1)),
         Balance::Patches => {
             // Its own generator, so the run's draws do not depend on this measurement.
-            let mut rng = StdRng::seed_from_u64(config.seed.wrapping_add(0xba1a_0ce));
+            let mut rng = StdRng::seed_from_u64(config.seed.wrapping_add(0x0ba1_a0ce));
             (0..BALANCE_PATCHES)
                 .map(|_| {
                     let case = pick_case(&real, &synthetic, config.synthetic_fraction, &mut rng);
