@@ -145,7 +145,9 @@ async function scenario(name, extraArgs, query, expectBackend, expectViewer) {
       check(d >= 0.999, `${name}: real-case mask equals the CLI's (Dice ${d.toFixed(5)})`);
     }
   } else {
-    console.log(`  skipping the real case: ${realCase || "WMH_REAL_CASE unset"} is absent`);
+    console.log(realCase
+      ? `  skipping the real case: ${realCase} is absent`
+      : "  skipping the real case: WMH_REAL_CASE is unset (no ../shared/data)");
   }
   check(foreign.length === 0, `${name}: no request left ${origin} (${foreign.length} did${foreign.length ? ": " + foreign.slice(0, 3).join(", ") : ""})`);
   await browser.close();
