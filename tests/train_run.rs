@@ -4,7 +4,7 @@
 mod common;
 
 use common::wmh;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 fn train(data: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
     let mut args = vec![
@@ -32,6 +32,16 @@ fn train(data: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
     wmh(&args)
 }
 
+/// A data folder under `dir` whose only FLAIR case is the generated example, its truth
+/// as the case's WMH label; returns the folder.
+fn example_data(dir: &Path) -> PathBuf {
+    let case = dir.join("data/flair/example");
+    let made = wmh(&["example", "--out", case.to_str().unwrap()]);
+    assert!(made.status.success(), "{made:?}");
+    std::fs::rename(case.join("truth.nii.gz"), case.join("wmh.nii.gz")).unwrap();
+    dir.join("data")
+}
+
 /// The step column of a run's log.csv.
 fn logged_steps(out: &Path) -> Vec<usize> {
     std::fs::read_to_string(out.join("log.csv"))
@@ -45,11 +55,7 @@ fn logged_steps(out: &Path) -> Vec<usize> {
 #[test]
 fn a_time_limit_stops_with_weights_and_resume_finishes_the_run() {
     let tmp = tempfile::tempdir().unwrap();
-    let case = tmp.path().join("data/flair/example");
-    let made = wmh(&["example", "--out", case.to_str().unwrap()]);
-    assert!(made.status.success(), "{made:?}");
-    std::fs::rename(case.join("truth.nii.gz"), case.join("wmh.nii.gz")).unwrap();
-    let data = tmp.path().join("data");
+    let data = example_data(tmp.path());
     let out = tmp.path().join("run");
 
     // A zero limit ends the run after its first step, long before the 50 asked for.
@@ -93,11 +99,7 @@ fn reported_beta(stderr: &[u8]) -> f64 {
 #[test]
 fn balance_over_patches_measures_what_lesion_centred_sampling_feeds_the_loss() {
     let tmp = tempfile::tempdir().unwrap();
-    let case = tmp.path().join("data/flair/example");
-    let made = wmh(&["example", "--out", case.to_str().unwrap()]);
-    assert!(made.status.success(), "{made:?}");
-    std::fs::rename(case.join("truth.nii.gz"), case.join("wmh.nii.gz")).unwrap();
-    let data = tmp.path().join("data");
+    let data = example_data(tmp.path());
 
     let run = |balance: &str| {
         let out = tmp.path().join(balance);

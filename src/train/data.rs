@@ -224,10 +224,16 @@ impl Case {
 
     /// Number of positive voxels and of valid voxels (for the class balance).
     pub fn counts(&self) -> (usize, usize) {
-        let pos = self.label.iter().filter(|&&v| v > 0.5).count();
-        let valid = self.valid.iter().filter(|&&v| v > 0.5).count();
-        (pos, valid)
+        positive_and_valid(&self.label, &self.valid)
     }
+}
+
+/// Voxels that are positive and valid, and voxels that are valid, of 0/1 maps.
+fn positive_and_valid(target: &[f32], valid: &[f32]) -> (usize, usize) {
+    let pos = (target.iter().zip(valid))
+        .filter(|&(&t, &v)| t > 0.5 && v > 0.5)
+        .count();
+    (pos, valid.iter().filter(|&&v| v > 0.5).count())
 }
 
 /// One training sample: input channels, target and validity, each `size x size`.
@@ -244,11 +250,7 @@ pub struct Sample {
 impl Sample {
     /// Number of positive voxels and of valid voxels where the loss counts.
     pub fn counts(&self) -> (usize, usize) {
-        let valid = self.valid.iter().filter(|&&v| v > 0.5).count();
-        let pos = (self.target.iter().zip(&self.valid))
-            .filter(|&(&t, &v)| t > 0.5 && v > 0.5)
-            .count();
-        (pos, valid)
+        positive_and_valid(&self.target, &self.valid)
     }
 }
 

@@ -247,11 +247,8 @@ pub fn run(
             augment::Intensity::NONE
         },
     };
-    let (pos, valid) = match config.balance {
-        Balance::Volumes => train
-            .iter()
-            .map(Case::counts)
-            .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1)),
+    let counts: Vec<(usize, usize)> = match config.balance {
+        Balance::Volumes => train.iter().map(Case::counts).collect(),
         Balance::Patches => {
             // Its own generator, so the run's draws do not depend on this measurement.
             let mut rng = StdRng::seed_from_u64(config.seed.wrapping_add(0x0ba1_a0ce));
@@ -260,9 +257,10 @@ pub fn run(
                     let case = pick_case(&real, &synthetic, config.synthetic_fraction, &mut rng);
                     data::draw(&train[case], &sampling, &mut rng).counts()
                 })
-                .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
+                .collect()
         }
     };
+    let (pos, valid) = (counts.iter()).fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
     let beta = pos as f64 / valid.max(1) as f64;
     let weights = class_weights(beta);
     eprintln!(
