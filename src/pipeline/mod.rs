@@ -479,10 +479,6 @@ impl Inputs {
             None => wmh,
         };
         let probability = self.reorient.inverse(&filtered);
-        let mask: Vec<u8> = probability
-            .iter()
-            .map(|&p| u8::from(p >= options.threshold))
-            .collect();
         let wm_filtered = region.is_some();
         let wm_region = region.map(|r| {
             self.reorient
@@ -492,22 +488,19 @@ impl Inputs {
         let brain_ml = (self.brain.as_ref())
             .filter(|_| wm_filtered)
             .map(|b| b.iter().filter(|&&v| v).count() as f64 * voxel_ml);
-        let lesions = lesions(
-            &mask,
-            self.reference.dims,
-            voxel_ml,
-            volume::affine::slice_axis(&self.reference.geometry.affine),
-        );
-        Segmentation {
-            total_ml: lesions.iter().map(|l| l.volume_ml).sum(),
+        let mut seg = Segmentation {
             probability,
-            mask,
+            mask: Vec::new(),
+            threshold: options.threshold,
             wm_region,
-            lesions,
+            lesions: Vec::new(),
+            total_ml: 0.0,
             wm_filtered,
             brain_fallback_slices,
             brain_ml,
-        }
+        };
+        seg.rethreshold(&self.reference, options.threshold);
+        seg
     }
 }
 
@@ -635,6 +628,8 @@ pub struct Segmentation {
     pub probability: Vec<f32>,
     /// 0/1 WMH mask.
     pub mask: Vec<u8>,
+    /// Probability at or above which `mask` is lesion.
+    pub threshold: f32,
     /// 0/1 white-matter region used as filter, when a T1 was given.
     pub wm_region: Option<Vec<u8>>,
     /// Lesions, largest first.
@@ -656,6 +651,22 @@ pub struct Segmentation {
 pub const MIN_BRAIN_ML: f64 = 600.0;
 
 impl Segmentation {
+    /// Re-draws the mask, lesions and total volume at another threshold from the kept
+    /// probabilities, so a user can move the threshold without running the networks
+    /// again; `reference` is the FLAIR whose grid the probabilities are on.
+    pub fn rethreshold(&mut self, reference: &Volume, threshold: f32) {
+        self.mask = self
+            .probability
+            .iter()
+            .map(|&p| u8::from(p >= threshold))
+            .collect();
+        self.threshold = threshold;
+        let voxel_ml = reference.geometry.voxel_volume_mm3() / 1000.0;
+        let axis = volume::affine::slice_axis(&reference.geometry.affine);
+        self.lesions = lesions(&self.mask, reference.dims, voxel_ml, axis);
+        self.total_ml = self.lesions.iter().map(|l| l.volume_ml).sum();
+    }
+
     /// How the filter was applied, in words, for summaries; it warns when the brain
     /// found in the T1 is too small to be whole.
     pub fn filter_description(&self) -> String {
@@ -767,6 +778,7 @@ mod tests {
         let seg = |wm_filtered, brain_fallback_slices, brain_ml| Segmentation {
             probability: Vec::new(),
             mask: Vec::new(),
+            threshold: 0.5,
             wm_region: None,
             lesions: Vec::new(),
             total_ml: 0.0,
@@ -874,6 +886,43 @@ mod tests {
             (0..16).map(|i| [0, 1, 4].contains(&i)).collect::<Vec<_>>()
         );
         assert_eq!(&out[16..], &brain[16..]);
+    }
+
+    #[test]
+    fn moving_the_threshold_afterwards_equals_segmenting_at_it() {
+        let case = crate::phantom::example();
+        let inputs = Inputs::prepare(case.flair, Some(&case.t1), (1.0, 1.0)).unwrap();
+        let p = inputs.flair.plane;
+        // Made-up probabilities that vary across each plane and from slice to slice.
+        let planes = |offset: usize| -> Vec<Vec<f32>> {
+            (0..inputs.flair.slices())
+                .map(|z| {
+                    (0..p.px * p.py)
+                        .map(|i| ((i * 7 + z * 13 + offset) % 101) as f32 / 100.0)
+                        .collect()
+                })
+                .collect()
+        };
+        let (wmh, wm) = (planes(0), planes(50));
+        let at = |threshold| {
+            let options = Options {
+                threshold,
+                ..Options::default()
+            };
+            inputs.finish(&wmh, Some(&wm), &options)
+        };
+        let mut moved = at(0.5);
+        let direct = at(0.9);
+        assert!(
+            moved.mask.iter().filter(|&&m| m > 0).count()
+                > direct.mask.iter().filter(|&&m| m > 0).count()
+        );
+        moved.rethreshold(&inputs.reference, 0.9);
+        assert_eq!(moved.threshold, 0.9);
+        assert_eq!(moved.mask, direct.mask);
+        assert_eq!(moved.lesions.len(), direct.lesions.len());
+        assert_eq!(moved.total_ml, direct.total_ml);
+        assert!(direct.total_ml > 0.0);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! progress, results (counts, volume, lesion table, timings, downloads), errors, and
 //! the three-plane viewer.
 
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use leptos::prelude::*;
@@ -12,7 +13,7 @@ use web_sys::{HtmlInputElement, Url};
 use super::engine::{Backend, Engine, Timings, yield_now};
 use super::viewer::Viewer;
 use crate::phantom;
-use crate::pipeline::Lesion;
+use crate::pipeline::{Inputs, Lesion, Segmentation};
 use crate::render::Scene;
 use crate::volume::{OutputData, Volume};
 
@@ -41,19 +42,76 @@ impl Source {
     }
 }
 
-/// Everything the results panel and the viewer show.
-#[derive(Clone)]
-pub struct Outcome {
-    /// The canonical scene for the viewer.
-    pub scene: Rc<Scene>,
-    lesions: Vec<(Lesion, [usize; 3])>,
-    total_ml: f64,
+/// One segmentation run: the prepared inputs and the networks' result, kept so the
+/// threshold can move afterwards without running the networks again.
+pub struct Run {
+    inputs: Inputs,
+    /// The result at the current threshold (the probabilities never change).
+    seg: RefCell<Segmentation>,
+    /// The networks' own threshold, which the reset button restores.
+    default_threshold: f32,
     /// The filter, in words (`None` without a T1).
     filter: Option<String>,
     timings: Timings,
-    mask_url: String,
+    /// The FLAIR's file name without its extension, for download names.
+    base: String,
     probability_url: String,
+}
+
+/// What the results panel and the viewer show at one threshold.
+#[derive(Clone)]
+struct Shown {
+    scene: Rc<Scene>,
+    lesions: Vec<(Lesion, [usize; 3])>,
+    total_ml: f64,
+    threshold: f32,
+    mask_url: String,
     mask_name: String,
+}
+
+impl Run {
+    /// The scene, lesion list and mask download for the current threshold; `image`
+    /// reuses the canonical image of an earlier scene of this run.
+    fn shown(&self, image: Option<&Scene>) -> Shown {
+        let seg = self.seg.borrow();
+        let r = &self.inputs.reorient;
+        let scene = Scene {
+            dims: self.inputs.flair.dims,
+            spacing: r.canonical_spacing(self.inputs.reference.geometry.voxel_sizes()),
+            image: image.map_or_else(
+                || r.forward(&self.inputs.reference.data),
+                |s| s.image.clone(),
+            ),
+            mask: r.forward(&seg.mask),
+            region: seg.wm_region.as_ref().map(|w| r.forward(w)),
+        };
+        let lesions = seg
+            .lesions
+            .iter()
+            .map(|l| {
+                let c = l.centroid.map(|v| v.round() as usize);
+                (l.clone(), r.canonical_voxel(c))
+            })
+            .collect();
+        let mask_bytes = self
+            .inputs
+            .reference
+            .encode_like(OutputData::U8(&seg.mask), true);
+        // A mask at another threshold than the networks' says so in its name.
+        let suffix = if seg.threshold == self.default_threshold {
+            String::new()
+        } else {
+            format!("_t{:.3}", seg.threshold)
+        };
+        Shown {
+            scene: Rc::new(scene),
+            lesions,
+            total_ml: seg.total_ml,
+            threshold: seg.threshold,
+            mask_url: blob_url(&mask_bytes),
+            mask_name: format!("{}_wmh_mask{suffix}.nii.gz", self.base),
+        }
+    }
 }
 
 /// Reads a browser `File` into bytes.
@@ -111,7 +169,7 @@ pub fn App() -> impl IntoView {
     let t1: RwSignal<Option<Source>, LocalStorage> = RwSignal::new_local(None);
     let busy = RwSignal::new(false);
     let stage = RwSignal::new((String::new(), 0.0f64));
-    let outcome: RwSignal<Option<Outcome>, LocalStorage> = RwSignal::new_local(None);
+    let outcome: RwSignal<Option<Rc<Run>>, LocalStorage> = RwSignal::new_local(None);
     let run_example = RwSignal::new(false);
 
     let load_example = move || {
@@ -154,47 +212,26 @@ pub fn App() -> impl IntoView {
                 let tv = t.as_ref().map(Source::volume).transpose()?;
                 let progress = |name: &'static str, p: f64| stage.set((name.to_string(), p));
                 let (inputs, seg, timings) = eng.segment(fv, tv, &progress).await?;
-                let r = &inputs.reorient;
-                let scene = Scene {
-                    dims: inputs.flair.dims,
-                    spacing: r.canonical_spacing(inputs.reference.geometry.voxel_sizes()),
-                    image: r.forward(&inputs.reference.data),
-                    mask: r.forward(&seg.mask),
-                    region: seg.wm_region.as_ref().map(|w| r.forward(w)),
-                };
-                let lesions = seg
-                    .lesions
-                    .iter()
-                    .map(|l| {
-                        let c = l.centroid.map(|v| v.round() as usize);
-                        (l.clone(), r.canonical_voxel(c))
-                    })
-                    .collect();
                 let base = f
                     .name()
                     .trim_end_matches(".gz")
                     .trim_end_matches(".nii")
                     .replace(' ', "_");
-                let mask_bytes = inputs
-                    .reference
-                    .encode_like(OutputData::U8(&seg.mask), true);
                 let prob_bytes = inputs
                     .reference
                     .encode_like(OutputData::F32(&seg.probability), true);
                 if let Some(old) = outcome.get_untracked() {
-                    let _ = Url::revoke_object_url(&old.mask_url);
                     let _ = Url::revoke_object_url(&old.probability_url);
                 }
-                Ok::<_, String>(Outcome {
-                    scene: Rc::new(scene),
-                    lesions,
-                    total_ml: seg.total_ml,
+                Ok::<_, String>(Rc::new(Run {
+                    default_threshold: seg.threshold,
                     filter: seg.wm_filtered.then(|| seg.filter_description()),
+                    inputs,
+                    seg: RefCell::new(seg),
                     timings,
-                    mask_url: blob_url(&mask_bytes),
+                    base,
                     probability_url: blob_url(&prob_bytes),
-                    mask_name: format!("{base}_wmh_mask.nii.gz"),
-                })
+                }))
             }
             .await;
             match result {
@@ -304,49 +341,104 @@ pub fn App() -> impl IntoView {
                     <p class="error" data-testid="error">{move || error.get()}</p>
                 </Show>
             </section>
-            {move || outcome.get().map(|o| view! { <Results outcome=o.clone() /> })}
+            {move || outcome.get().map(|run| view! { <Results run=run /> })}
         </main>
     }
 }
 
-/// Lesion counts, volume, timings, downloads, the lesion table and the viewer.
+/// Lesion counts, volume, the threshold, timings, downloads, the lesion table and the
+/// viewer.
 #[component]
-fn Results(outcome: Outcome) -> impl IntoView {
+fn Results(run: Rc<Run>) -> impl IntoView {
+    let shown = RwSignal::new_local(run.shown(None));
     let cursor = RwSignal::new({
-        let d = outcome.scene.dims;
-        outcome
-            .lesions
+        let s = shown.get_untracked();
+        let d = s.scene.dims;
+        s.lesions
             .first()
             .map_or([d[0] / 2, d[1] / 2, d[2] / 2], |l| l.1)
     });
-    let t = outcome.timings;
-    let rows = outcome
-        .lesions
-        .iter()
-        .enumerate()
-        .map(|(i, (l, c))| {
-            let c = *c;
-            view! {
-                <tr class="lesion" on:click=move |_| cursor.set(c)>
-                    <td>{i + 1}</td>
-                    <td>{format!("{:.3}", l.volume_ml)}</td>
-                    <td>{l.slice + 1}</td>
-                </tr>
+    // The mask download of a replaced run would otherwise hold its blob until the tab closes.
+    on_cleanup(move || {
+        shown.try_with_untracked(|s| Url::revoke_object_url(&s.mask_url));
+    });
+    let scene = Signal::derive_local(move || shown.with(|s| s.scene.clone()));
+    // The value under the slider while it is dragged; the mask follows on release.
+    let dragged = RwSignal::new(shown.with_untracked(|s| s.threshold));
+    let apply = {
+        let run = run.clone();
+        move |threshold: f32| {
+            let old = shown.get_untracked();
+            if threshold == old.threshold {
+                return;
             }
-        })
-        .collect_view();
+            run.seg
+                .borrow_mut()
+                .rethreshold(&run.inputs.reference, threshold);
+            let _ = Url::revoke_object_url(&old.mask_url);
+            shown.set(run.shown(Some(&old.scene)));
+            dragged.set(threshold);
+        }
+    };
+    let reset = {
+        let (apply, t0) = (apply.clone(), run.default_threshold);
+        move |_| apply(t0)
+    };
+    let t = run.timings;
+    let filter = run.filter.clone();
+    let rows = move || {
+        shown
+            .get()
+            .lesions
+            .into_iter()
+            .enumerate()
+            .map(|(i, (l, c))| {
+                view! {
+                    <tr class="lesion" on:click=move |_| cursor.set(c)>
+                        <td>{i + 1}</td>
+                        <td>{format!("{:.3}", l.volume_ml)}</td>
+                        <td>{l.slice + 1}</td>
+                    </tr>
+                }
+            })
+            .collect_view()
+    };
     view! {
         <section class="results">
             <p data-testid="result">
-                {format!(
-                    "{} lesions, {:.2} mL total WMH{}",
-                    outcome.lesions.len(),
-                    outcome.total_ml,
-                    outcome.filter.as_ref().map_or_else(
-                        || " (FLAIR only: white-matter filter off)".to_string(),
-                        |f| format!(" ({f})"),
+                {move || {
+                    let s = shown.get();
+                    format!(
+                        "{} lesions, {:.2} mL total WMH{} at threshold {:.3}",
+                        s.lesions.len(),
+                        s.total_ml,
+                        filter.as_ref().map_or_else(
+                            || " (FLAIR only: white-matter filter off)".to_string(),
+                            |f| format!(" ({f})"),
+                        ),
+                        s.threshold
                     )
-                )}
+                }}
+            </p>
+            <p class="threshold">
+                <label title="Probability at or above which a voxel counts as WMH. The networks' own value was chosen by cross-validation; the best value differs between scanners (weights/MODEL_CARD.md), so it can be moved here without running the networks again.">"lesion threshold "
+                    <input type="range" min="0.05" max="0.995" step="0.005" data-testid="threshold"
+                        prop:value=move || dragged.get().to_string()
+                        on:input=move |ev| {
+                            let input: HtmlInputElement = event_target(&ev);
+                            if let Ok(v) = input.value().parse::<f32>() { dragged.set(v) }
+                        }
+                        on:change=move |ev| {
+                            let input: HtmlInputElement = event_target(&ev);
+                            if let Ok(v) = input.value().parse::<f32>() { apply(v) }
+                        } />
+                </label>
+                " "
+                <span data-testid="threshold-value">{move || format!("{:.3}", dragged.get())}</span>
+                " "
+                <button data-testid="threshold-reset" on:click=reset>
+                    {format!("Reset to the networks' {:.3}", run.default_threshold)}
+                </button>
             </p>
             <p class="timings" data-testid="timings">
                 {format!(
@@ -355,11 +447,11 @@ fn Results(outcome: Outcome) -> impl IntoView {
                 )}
             </p>
             <p>
-                <a data-testid="download-mask" href=outcome.mask_url.clone() download=outcome.mask_name.clone()>"Download mask (.nii.gz)"</a>
+                <a data-testid="download-mask" href=move || shown.get().mask_url download=move || shown.get().mask_name>"Download mask (.nii.gz)"</a>
                 " · "
-                <a data-testid="download-probability" href=outcome.probability_url.clone() download="wmh_probability.nii.gz">"Download probability map"</a>
+                <a data-testid="download-probability" href=run.probability_url.clone() download="wmh_probability.nii.gz">"Download probability map"</a>
             </p>
-            <Viewer scene=outcome.scene.clone() cursor=cursor />
+            <Viewer scene=scene cursor=cursor />
             <table class="lesions" data-testid="lesion-table">
                 <thead><tr><th>"#"</th><th>"volume (mL)"</th><th>"slice"</th></tr></thead>
                 <tbody>{rows}</tbody>

@@ -190,7 +190,15 @@ fn PlaneControls(view: View, n: usize, cursor: RwSignal<[usize; 3]>) -> impl Int
 
 /// The viewer with its controls.
 #[component]
-pub fn Viewer(scene: Rc<Scene>, cursor: RwSignal<[usize; 3]>) -> impl IntoView {
+pub fn Viewer(
+    scene: Signal<Rc<Scene>, LocalStorage>,
+    cursor: RwSignal<[usize; 3]>,
+) -> impl IntoView {
+    // Only the mask changes over the viewer's life (the threshold moved): the grid,
+    // image and region, and so the layout and the device, stay those of the first scene.
+    let first = scene.get_untracked();
+    let scene_now = scene;
+    let scene = first;
     let (level0, width0) = scene.default_window();
     let level = RwSignal::new(level0);
     let width = RwSignal::new(width0);
@@ -254,13 +262,23 @@ pub fn Viewer(scene: Rc<Scene>, cursor: RwSignal<[usize; 3]>) -> impl IntoView {
         });
     }
     {
-        let (scene, layout, gpu) = (scene.clone(), layout.clone(), gpu.clone());
+        let (layout, gpu) = (layout.clone(), gpu.clone());
+        let drawn: RefCell<Option<Rc<Scene>>> = RefCell::default();
         Effect::new(move |_| {
-            let (d, c) = (display.get(), cursor.get());
+            let (s, d, c) = (scene_now.get(), display.get(), cursor.get());
             if ready.get()
                 && let Some(g) = gpu.borrow().as_ref()
             {
-                g.draw(&scene, &layout, dpr, c, &d);
+                // A new mask must be uploaded even where the cursor stayed.
+                if !drawn
+                    .borrow()
+                    .as_ref()
+                    .is_some_and(|old| Rc::ptr_eq(old, &s))
+                {
+                    g.shown.set(None);
+                }
+                g.draw(&s, &layout, dpr, c, &d);
+                *drawn.borrow_mut() = Some(s);
             }
         });
     }

@@ -3,10 +3,12 @@
 // For each compute path (CPU without WebGPU; WebGPU on SwiftShader with
 // --enable-unsafe-webgpu) it: runs the built-in example; runs a real case from
 // ../shared/data when present; checks that the downloaded mask equals the CLI's on
-// the same inputs (Dice >= 0.999); feeds a bad file and checks the error and that the
-// app keeps working; and checks that not one request left the page's origin.
+// the same inputs (Dice >= 0.999), also after the threshold is moved; feeds a bad
+// file and checks the error and that the app keeps working; and checks that not one
+// request left the page's origin.
 //
-// Env: WMH_CLI_EXAMPLE_MASK, WMH_CLI_REAL_MASK (masks made by `wmh segment`),
+// Env: WMH_CLI_EXAMPLE_MASK, WMH_CLI_EXAMPLE_MASK_LOW (at --threshold 0.5),
+// WMH_CLI_REAL_MASK (masks made by `wmh segment`),
 // WMH_EXAMPLE_DIR (flair/t1 written by `wmh example`), WMH_REAL_CASE (a case folder),
 // WMH_SCREENSHOT_DIR (where screenshots go).
 import fs from "node:fs";
@@ -54,7 +56,12 @@ async function viewerPixels(page) {
 async function setControl(page, id, value) {
   await page.$eval(`[data-testid=${id}]`, (el, v) => {
     if (el.type === "checkbox") { el.checked = v; el.dispatchEvent(new Event("change", { bubbles: true })); }
-    else { el.value = String(v); el.dispatchEvent(new Event("input", { bubbles: true })); }
+    else {
+      // As a drag does: "input" while moving, "change" on release.
+      el.value = String(v);
+      el.dispatchEvent(new Event("input", { bubbles: true }));
+      el.dispatchEvent(new Event("change", { bubbles: true }));
+    }
   }, value);
   await page.waitForTimeout(300);
 }
@@ -118,6 +125,30 @@ async function scenario(name, extraArgs, query, expectBackend, expectViewer) {
     const d = dice(voxels(exampleMask), voxels(process.env.WMH_CLI_EXAMPLE_MASK));
     check(d >= 0.999, `${name}: example mask equals the CLI's (Dice ${d.toFixed(5)})`);
   }
+
+  // The threshold moves after the run: lesions, volume, viewer and download follow,
+  // and the mask equals the CLI's at that threshold; reset restores the networks' own.
+  const mL = (t) => Number(/([\d.]+) mL/.exec(t)[1]);
+  const redBefore = (await viewerPixels(page)).red;
+  await setControl(page, "threshold", 0.5);
+  await page.waitForFunction(() => document.querySelector("[data-testid=result]")?.textContent.includes("at threshold 0.500"), null, { timeout: 60_000 });
+  const low = await page.textContent("[data-testid=result]");
+  console.log(`  ${name} example at 0.5: ${low}`);
+  check(mL(low) > mL(text), `${name}: a lower threshold finds more WMH (${mL(text)} -> ${mL(low)} mL)`);
+  await page.waitForTimeout(300);
+  const redLow = (await viewerPixels(page)).red;
+  check(redLow > redBefore, `${name}: the viewer redraws the mask at the new threshold (${redBefore} -> ${redLow} red pixels)`);
+  const [lowDl] = await Promise.all([page.waitForEvent("download"), page.click("[data-testid=download-mask]")]);
+  check(lowDl.suggestedFilename().includes("_t0.500"), `${name}: the mask's file name says its threshold (${lowDl.suggestedFilename()})`);
+  const lowMask = path.join(profile, "example-mask-low.nii.gz");
+  await lowDl.saveAs(lowMask);
+  if (process.env.WMH_CLI_EXAMPLE_MASK_LOW) {
+    const d = dice(voxels(lowMask), voxels(process.env.WMH_CLI_EXAMPLE_MASK_LOW));
+    check(d >= 0.999, `${name}: example mask at 0.5 equals the CLI's --threshold 0.5 (Dice ${d.toFixed(5)})`);
+  }
+  await page.click("[data-testid=threshold-reset]");
+  await page.waitForFunction((t) => document.querySelector("[data-testid=result]")?.textContent === t, text, { timeout: 60_000 });
+  check(true, `${name}: reset restores the networks' threshold and result`);
 
   // 2. A bad file: a readable error, and the app keeps working.
   const bad = path.join(profile, "not-a-scan.nii");
