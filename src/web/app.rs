@@ -220,9 +220,6 @@ pub fn App() -> impl IntoView {
                 let prob_bytes = inputs
                     .reference
                     .encode_like(OutputData::F32(&seg.probability), true);
-                if let Some(old) = outcome.get_untracked() {
-                    let _ = Url::revoke_object_url(&old.probability_url);
-                }
                 Ok::<_, String>(Rc::new(Run {
                     default_threshold: seg.threshold,
                     filter: seg.wm_filtered.then(|| seg.filter_description()),
@@ -358,10 +355,14 @@ fn Results(run: Rc<Run>) -> impl IntoView {
             .first()
             .map_or([d[0] / 2, d[1] / 2, d[2] / 2], |l| l.1)
     });
-    // The mask download of a replaced run would otherwise hold its blob until the tab closes.
-    on_cleanup(move || {
-        shown.try_with_untracked(|s| Url::revoke_object_url(&s.mask_url));
-    });
+    // A replaced run's downloads would otherwise hold their blobs until the tab closes.
+    {
+        let probability_url = run.probability_url.clone();
+        on_cleanup(move || {
+            let _ = Url::revoke_object_url(&probability_url);
+            shown.try_with_untracked(|s| Url::revoke_object_url(&s.mask_url));
+        });
+    }
     let scene = Signal::derive_local(move || shown.with(|s| s.scene.clone()));
     // The value under the slider while it is dragged; the mask follows on release.
     let dragged = RwSignal::new(shown.with_untracked(|s| s.threshold));
@@ -406,8 +407,7 @@ fn Results(run: Rc<Run>) -> impl IntoView {
     view! {
         <section class="results">
             <p data-testid="result">
-                {move || {
-                    let s = shown.get();
+                {move || shown.with(|s| {
                     format!(
                         "{} lesions, {:.2} mL total WMH{} at threshold {:.3}",
                         s.lesions.len(),
@@ -418,7 +418,7 @@ fn Results(run: Rc<Run>) -> impl IntoView {
                         ),
                         s.threshold
                     )
-                }}
+                })}
             </p>
             <p class="threshold">
                 <label title="Probability at or above which a voxel counts as WMH. The networks' own value was chosen by cross-validation; the best value differs between scanners (weights/MODEL_CARD.md), so it can be moved here without running the networks again.">"lesion threshold "
@@ -447,7 +447,7 @@ fn Results(run: Rc<Run>) -> impl IntoView {
                 )}
             </p>
             <p>
-                <a data-testid="download-mask" href=move || shown.get().mask_url download=move || shown.get().mask_name>"Download mask (.nii.gz)"</a>
+                <a data-testid="download-mask" href=move || shown.with(|s| s.mask_url.clone()) download=move || shown.with(|s| s.mask_name.clone())>"Download mask (.nii.gz)"</a>
                 " · "
                 <a data-testid="download-probability" href=run.probability_url.clone() download="wmh_probability.nii.gz">"Download probability map"</a>
             </p>

@@ -196,9 +196,7 @@ pub fn Viewer(
 ) -> impl IntoView {
     // Only the mask changes over the viewer's life (the threshold moved): the grid,
     // image and region, and so the layout and the device, stay those of the first scene.
-    let first = scene.get_untracked();
-    let scene_now = scene;
-    let scene = first;
+    let (scene_now, scene) = (scene, scene.get_untracked());
     let (level0, width0) = scene.default_window();
     let level = RwSignal::new(level0);
     let width = RwSignal::new(width0);
