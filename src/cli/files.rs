@@ -68,16 +68,24 @@ fn resolved(path: &Path) -> Result<PathBuf> {
     Ok(dir.join(path.file_name().context("output path has no file name")?))
 }
 
-/// Checks, before any work, that outputs are writable names distinct from each other
-/// and from every input.
+/// Checks, before any work, that outputs are NIfTI names distinct from each other and
+/// from every input.
 pub fn check_outputs(outputs: &[&Path], inputs: &[&Path]) -> Result<()> {
+    for out in outputs {
+        wants_gzip(out)?;
+    }
+    check_distinct(outputs, inputs)
+}
+
+/// Checks that outputs of any kind are writable names distinct from each other and
+/// from every input.
+pub fn check_distinct(outputs: &[&Path], inputs: &[&Path]) -> Result<()> {
     let ins: Vec<PathBuf> = inputs
         .iter()
         .filter_map(|p| p.canonicalize().ok())
         .collect();
     let mut seen = Vec::new();
     for out in outputs {
-        wants_gzip(out)?;
         let r = resolved(out)?;
         if ins.contains(&r) {
             bail!("{}: refusing to overwrite an input file", out.display());

@@ -1,9 +1,11 @@
-//! The native command-line tool: `wmh segment`, `evaluate`, `train`, `bench` and `example`.
+//! The native command-line tool: `wmh segment`, `cohort`, `evaluate`, `validate`, `train`,
+//! `tissue`, `bench`, `convert`, `curves` and `example`.
 //!
 //! Only this layer touches files, terminals and exit codes; the work itself is in the
 //! pure core (`volume`, `pipeline`, `metrics`).
 
 mod bench;
+mod cohort;
 mod convert;
 mod curves;
 mod evaluate;
@@ -35,6 +37,8 @@ struct Cli {
 enum Command {
     /// Segment WMH in a FLAIR (with an optional T1) and write the mask on the FLAIR grid.
     Segment(segment::Args),
+    /// Segment many cases (case folders or a CSV manifest) with the networks loaded once: a mask per case, summary.csv and lesions.csv.
+    Cohort(cohort::Args),
     /// Score a prediction against a reference with the MICCAI WMH challenge metrics.
     Evaluate(evaluate::Args),
     /// Measure seconds per volume and peak memory for both networks.
@@ -70,6 +74,14 @@ impl Backend {
             Backend::Gpu => Device::wgpu_options()
                 .init()
                 .map_err(|e| anyhow::anyhow!("no usable GPU adapter for --device gpu: {e}")),
+        }
+    }
+
+    /// The name the command line uses for it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Cpu => "cpu",
+            Backend::Gpu => "gpu",
         }
     }
 }
@@ -110,6 +122,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Segment(args) => segment::run(args),
+        Command::Cohort(args) => cohort::run(args),
         Command::Evaluate(args) => evaluate::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Train(args) => train::run(args),

@@ -1,13 +1,14 @@
 //! `wmh segment`: one FLAIR (and optional T1) in, mask (and optional maps) out.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
+use burn::prelude::Device;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
-use crate::pipeline::{self, Inputs, Lesion, Options, Stage};
+use crate::pipeline::{self, Inputs, Lesion, Networks, Options, Segmentation, Stage};
 use crate::volume::OutputData;
 
 use super::{Backend, files};
@@ -30,24 +31,155 @@ pub struct Args {
     /// Also write the white-matter region used as filter (needs --t1).
     #[arg(long)]
     wm_mask: Option<PathBuf>,
-    /// Where the networks run.
-    #[arg(long, value_enum, default_value_t = Backend::Cpu)]
-    device: Backend,
-    /// Folder with wmh.json/.safetensors and wm.json/.safetensors.
-    #[arg(long)]
-    weights: Option<PathBuf>,
-    /// Probability threshold for the mask (default: the one stored with the weights).
-    #[arg(long)]
-    threshold: Option<f32>,
-    /// Keep WMH outside the white-matter region (skip the filter even with a T1).
-    #[arg(long)]
-    no_wm_filter: bool,
-    /// Slices per network batch (1 is fastest on the CPU: the activations stay in cache).
-    #[arg(long, default_value_t = 1)]
-    batch: usize,
+    #[command(flatten)]
+    settings: Settings,
     /// Print a JSON summary instead of text.
     #[arg(long)]
     json: bool,
+}
+
+/// How the networks run: shared by `segment` and `cohort`.
+#[derive(Debug, clap::Args)]
+pub struct Settings {
+    /// Where the networks run.
+    #[arg(long, value_enum, default_value_t = Backend::Cpu)]
+    pub device: Backend,
+    /// Folder with wmh.json/.safetensors and wm.json/.safetensors.
+    #[arg(long)]
+    pub weights: Option<PathBuf>,
+    /// Probability threshold for the mask (default: the one stored with the weights).
+    #[arg(long)]
+    pub threshold: Option<f32>,
+    /// Keep WMH outside the white-matter region (skip the filter even with a T1).
+    #[arg(long)]
+    pub no_wm_filter: bool,
+    /// Slices per network batch (1 is fastest on the CPU: the activations stay in cache).
+    #[arg(long, default_value_t = 1)]
+    pub batch: usize,
+}
+
+impl Settings {
+    /// Refuses a threshold outside [0, 1] before any file is read.
+    pub fn check(&self) -> Result<()> {
+        if self
+            .threshold
+            .is_some_and(|t| !(0.0..=1.0).contains(&t) || t.is_nan())
+        {
+            anyhow::bail!("--threshold must be between 0 and 1");
+        }
+        Ok(())
+    }
+
+    /// Opens the device and loads the networks once; the WM network only when a case
+    /// will use it.
+    pub fn load(&self, any_t1: bool) -> Result<(Device, Networks)> {
+        let device = self.device.device()?;
+        let weights = self
+            .weights
+            .clone()
+            .unwrap_or_else(super::default_weights_dir);
+        let networks = super::load_networks(&weights, any_t1 && !self.no_wm_filter, &device)?;
+        Ok((device, networks))
+    }
+}
+
+/// One case's input files and where its outputs go.
+#[derive(Debug)]
+pub struct Job<'a> {
+    /// The FLAIR.
+    pub flair: &'a Path,
+    /// The T1, if any.
+    pub t1: Option<&'a Path>,
+    /// The mask.
+    pub output: &'a Path,
+    /// The probability map, if wanted.
+    pub probability: Option<&'a Path>,
+    /// The WM region, if wanted.
+    pub wm_mask: Option<&'a Path>,
+}
+
+impl Job<'_> {
+    /// The job's output paths, in the order they are written.
+    pub fn outputs(&self) -> Vec<&Path> {
+        let mut v = vec![self.output];
+        v.extend(self.probability);
+        v.extend(self.wm_mask);
+        v
+    }
+
+    /// The job's input paths.
+    pub fn inputs(&self) -> Vec<&Path> {
+        let mut v = vec![self.flair];
+        v.extend(self.t1);
+        v
+    }
+}
+
+/// What segmenting one case gave.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The segmentation on the FLAIR's grid.
+    pub seg: Segmentation,
+    /// Dice of the FLAIR's and the resampled T1's head masks.
+    pub head_overlap: Option<f64>,
+    /// Wall time from the first read to the last write.
+    pub seconds: f64,
+}
+
+/// Reads one case, runs the networks and writes its outputs atomically (all or none).
+pub fn segment_case(
+    job: &Job,
+    networks: &Networks,
+    device: &Device,
+    settings: &Settings,
+    progress: &mut dyn FnMut(Stage),
+) -> Result<Outcome> {
+    let start = Instant::now();
+    let flair = files::read_volume(job.flair)?;
+    let t1 = job.t1.map(files::read_volume).transpose()?;
+    let spacing = (
+        networks.wmh.spec.spacing_mm,
+        networks.wm.as_ref().map_or(1.0, |n| n.spec.spacing_mm),
+    );
+    let inputs = Inputs::prepare(flair, t1.as_ref(), spacing)
+        .with_context(|| format!("{}", job.t1.unwrap_or(job.flair).display()))?;
+    let options = Options {
+        threshold: settings.threshold.unwrap_or(networks.wmh.spec.threshold),
+        wm_filter: t1.is_some() && !settings.no_wm_filter,
+        ..networks.options()
+    };
+    let seg = pipeline::run(
+        &inputs,
+        networks,
+        device,
+        &options,
+        settings.batch,
+        progress,
+    );
+
+    let reference = &inputs.reference;
+    let mut writes = vec![(
+        job.output,
+        reference.encode_like(OutputData::U8(&seg.mask), files::wants_gzip(job.output)?),
+    )];
+    if let Some(p) = job.probability {
+        writes.push((
+            p,
+            reference.encode_like(OutputData::F32(&seg.probability), files::wants_gzip(p)?),
+        ));
+    }
+    if let (Some(p), Some(region)) = (job.wm_mask, &seg.wm_region) {
+        writes.push((
+            p,
+            reference.encode_like(OutputData::U8(region), files::wants_gzip(p)?),
+        ));
+    }
+    files::write_all_atomic(&writes)?;
+    Ok(Outcome {
+        seg,
+        head_overlap: inputs.head_overlap,
+        seconds: start.elapsed().as_secs_f64(),
+    })
 }
 
 /// What `segment` reports.
@@ -64,98 +196,52 @@ struct Summary {
     /// Volume of the brain found in the T1 (mL), when the filter ran.
     brain_ml: Option<f64>,
     head_overlap_dice: Option<f64>,
-    device: String,
+    device: &'static str,
     seconds: f64,
     lesions: Vec<Lesion>,
 }
 
 pub fn run(args: Args) -> Result<()> {
-    if args
-        .threshold
-        .is_some_and(|t| !(0.0..=1.0).contains(&t) || t.is_nan())
-    {
-        anyhow::bail!("--threshold must be between 0 and 1");
-    }
+    args.settings.check()?;
     if args.wm_mask.is_some() && args.t1.is_none() {
         anyhow::bail!("--wm-mask needs --t1: without a T1 there is no white-matter region");
     }
-    let mut outputs = vec![args.output.as_path()];
-    outputs.extend(args.probability.as_deref());
-    outputs.extend(args.wm_mask.as_deref());
-    let mut inputs = vec![args.flair.as_path()];
-    inputs.extend(args.t1.as_deref());
-    files::check_outputs(&outputs, &inputs)?;
-
-    let start = Instant::now();
-    let flair = files::read_volume(&args.flair)?;
-    let t1 = args.t1.as_deref().map(files::read_volume).transpose()?;
-    let device = args.device.device()?;
-    let weights = args
-        .weights
-        .clone()
-        .unwrap_or_else(super::default_weights_dir);
-    let use_wm = t1.is_some() && !args.no_wm_filter;
-    let networks = super::load_networks(&weights, use_wm, &device)?;
-    let spacing = (
-        networks.wmh.spec.spacing_mm,
-        networks.wm.as_ref().map_or(1.0, |n| n.spec.spacing_mm),
-    );
-    if t1.is_none() && !args.json {
-        eprintln!("wmh: no T1 given: FLAIR-only mode, the white-matter filter is off");
-    }
-    let inputs = Inputs::prepare(flair, t1.as_ref(), spacing)
-        .with_context(|| format!("{}", args.t1.as_ref().unwrap_or(&args.flair).display()))?;
-    let options = Options {
-        threshold: args.threshold.unwrap_or(networks.wmh.spec.threshold),
-        wm_filter: use_wm,
-        ..networks.options()
+    let job = Job {
+        flair: &args.flair,
+        t1: args.t1.as_deref(),
+        output: &args.output,
+        probability: args.probability.as_deref(),
+        wm_mask: args.wm_mask.as_deref(),
     };
-    let total = inputs.flair.slices() * if use_wm { 2 } else { 1 };
-    let bar = ProgressBar::new(total as u64).with_style(
+    files::check_outputs(&job.outputs(), &job.inputs())?;
+
+    let (device, networks) = args.settings.load(args.t1.is_some())?;
+    let networks_per_slice = if networks.wm.is_some() { 2 } else { 1 };
+    let bar = ProgressBar::no_length().with_style(
         ProgressStyle::with_template("{msg:>12} [{bar:30}] {pos}/{len} slices, eta {eta}")
             .expect("valid template")
             .progress_chars("=> "),
     );
-    let n = inputs.flair.slices();
-    let seg = pipeline::run(
-        &inputs,
-        &networks,
-        &device,
-        &options,
-        args.batch,
-        &mut |stage| match stage {
-            Stage::Wmh(done, _) => {
-                bar.set_message("WMH network");
-                bar.set_position(done as u64);
-            }
-            Stage::Wm(done, _) => {
-                bar.set_message("WM network");
-                bar.set_position((n + done) as u64);
-            }
-        },
-    );
+    let outcome = segment_case(&job, &networks, &device, &args.settings, &mut |stage| {
+        let (name, done, n, offset) = match stage {
+            Stage::Wmh(done, n) => ("WMH network", done, n, 0),
+            Stage::Wm(done, n) => ("WM network", done, n, n),
+        };
+        bar.set_length((n * networks_per_slice) as u64);
+        bar.set_message(name);
+        bar.set_position((offset + done) as u64);
+    });
     bar.finish_and_clear();
-
-    let reference = &inputs.reference;
-    let mut writes = vec![(
-        args.output.as_path(),
-        reference.encode_like(OutputData::U8(&seg.mask), files::wants_gzip(&args.output)?),
-    )];
-    if let Some(p) = &args.probability {
-        writes.push((
-            p.as_path(),
-            reference.encode_like(OutputData::F32(&seg.probability), files::wants_gzip(p)?),
-        ));
+    let Outcome {
+        seg,
+        head_overlap,
+        seconds,
+    } = outcome?;
+    if args.t1.is_none() && !args.json {
+        eprintln!("wmh: no T1 given: FLAIR-only mode, the white-matter filter is off");
     }
-    if let (Some(p), Some(region)) = (&args.wm_mask, &seg.wm_region) {
-        writes.push((
-            p.as_path(),
-            reference.encode_like(OutputData::U8(region), files::wants_gzip(p)?),
-        ));
-    }
-    files::write_all_atomic(&writes)?;
 
-    let seg_filter = seg.filter_description();
+    let filter = seg.filter_description();
     let summary = Summary {
         flair: args.flair,
         t1: args.t1,
@@ -165,9 +251,9 @@ pub fn run(args: Args) -> Result<()> {
         wm_filter: seg.wm_filtered,
         brain_fallback_slices: seg.brain_fallback_slices,
         brain_ml: seg.brain_ml,
-        head_overlap_dice: inputs.head_overlap,
-        device: format!("{:?}", args.device).to_lowercase(),
-        seconds: start.elapsed().as_secs_f64(),
+        head_overlap_dice: head_overlap,
+        device: args.settings.device.name(),
+        seconds,
         lesions: seg.lesions,
     };
     if args.json {
@@ -177,7 +263,7 @@ pub fn run(args: Args) -> Result<()> {
             "{} lesions, {:.2} mL total WMH ({}), written to {} in {:.1} s",
             summary.lesion_count,
             summary.total_ml,
-            seg_filter,
+            filter,
             summary.output.display(),
             summary.seconds
         );

@@ -1,0 +1,342 @@
+//! `wmh cohort`: many cases with the networks loaded once; a mask per case, and the
+//! cohort's lesion counts and volumes as CSV tables.
+//!
+//! Problems visible before any work (a missing file, a repeated or unsafe case id, an
+//! output that would overwrite an input) refuse the whole run and write nothing. A case
+//! whose files turn out unreadable or inconsistent is recorded as failed in the summary
+//! and the others go on; the command then exits non-zero.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::{Deserialize, Serialize};
+
+use super::files;
+use super::segment::{self, Job, Outcome, Settings};
+
+/// Arguments of `wmh cohort`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Case folders, each with flair.nii.gz (or flair.nii) and optionally t1.nii.gz (or
+    /// t1.nii); the folder's name is the case id.
+    cases: Vec<PathBuf>,
+    /// CSV with the columns id, flair and optionally t1 (paths relative to the CSV's
+    /// folder); its cases come after any case folders.
+    #[arg(long)]
+    manifest: Option<PathBuf>,
+    /// Folder for the masks, summary.csv and lesions.csv (created if missing).
+    #[arg(long, short)]
+    out_dir: PathBuf,
+    /// Also write each case's WMH probability map.
+    #[arg(long)]
+    probability: bool,
+    /// Also write each case's white-matter region (cases with a T1).
+    #[arg(long)]
+    wm_mask: bool,
+    #[command(flatten)]
+    settings: Settings,
+}
+
+/// One case of the cohort: its id, inputs and outputs.
+#[derive(Debug)]
+struct Case {
+    id: String,
+    flair: PathBuf,
+    t1: Option<PathBuf>,
+    mask: PathBuf,
+    probability: Option<PathBuf>,
+    wm_mask: Option<PathBuf>,
+}
+
+impl Case {
+    fn job(&self) -> Job<'_> {
+        Job {
+            flair: &self.flair,
+            t1: self.t1.as_deref(),
+            output: &self.mask,
+            probability: self.probability.as_deref(),
+            wm_mask: self.wm_mask.as_deref(),
+        }
+    }
+}
+
+/// A manifest line.
+#[derive(Debug, Deserialize)]
+struct ManifestRow {
+    id: String,
+    flair: PathBuf,
+    #[serde(default)]
+    t1: Option<PathBuf>,
+}
+
+/// One line of summary.csv.
+#[derive(Debug, Serialize)]
+struct SummaryRow<'a> {
+    id: &'a str,
+    status: &'static str,
+    lesion_count: Option<usize>,
+    total_ml: Option<f64>,
+    wm_filter: Option<bool>,
+    brain_fallback_slices: Option<usize>,
+    brain_ml: Option<f64>,
+    head_overlap_dice: Option<f64>,
+    seconds: Option<f64>,
+    mask: Option<&'a Path>,
+    flair: &'a Path,
+    t1: Option<&'a Path>,
+    error: Option<String>,
+}
+
+/// One line of lesions.csv: a lesion of a case, largest first.
+#[derive(Debug, Serialize)]
+struct LesionRow<'a> {
+    id: &'a str,
+    lesion: usize,
+    voxels: usize,
+    volume_ml: f64,
+    centroid_i: f64,
+    centroid_j: f64,
+    centroid_k: f64,
+    slice: usize,
+}
+
+/// A case id must make a plain file name on every system.
+fn check_id(id: &str) -> Result<()> {
+    let safe = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+    if id.is_empty() || id.starts_with('.') || !id.chars().all(safe) {
+        bail!(
+            "case id {id:?}: use letters, digits, '-', '_' and '.' (not first), so that it can name the output files"
+        );
+    }
+    Ok(())
+}
+
+/// The first of `names` that exists in `dir`.
+fn find(dir: &Path, names: &[&str]) -> Option<PathBuf> {
+    names.iter().map(|n| dir.join(n)).find(|p| p.is_file())
+}
+
+/// Reads the cases of a case folder.
+fn from_folder(dir: &Path) -> Result<(String, PathBuf, Option<PathBuf>)> {
+    if !dir.is_dir() {
+        bail!("{}: not a case folder", dir.display());
+    }
+    let id = dir
+        .canonicalize()
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_default();
+    let flair = find(dir, &["flair.nii.gz", "flair.nii"])
+        .with_context(|| format!("{}: no flair.nii.gz or flair.nii", dir.display()))?;
+    Ok((id, flair, find(dir, &["t1.nii.gz", "t1.nii"])))
+}
+
+/// Reads a manifest's cases, paths made relative to its folder.
+fn from_manifest(path: &Path) -> Result<Vec<(String, PathBuf, Option<PathBuf>)>> {
+    let bytes = files::read_bytes(path)?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(bytes.as_slice());
+    let mut out = Vec::new();
+    for (line, row) in reader.deserialize::<ManifestRow>().enumerate() {
+        let row = row.with_context(|| {
+            format!(
+                "{}: line {}: expected the columns id, flair and optionally t1",
+                path.display(),
+                line + 2
+            )
+        })?;
+        let t1 = row.t1.filter(|p| !p.as_os_str().is_empty());
+        out.push((row.id, base.join(row.flair), t1.map(|p| base.join(p))));
+    }
+    if out.is_empty() {
+        bail!("{}: the manifest lists no cases", path.display());
+    }
+    Ok(out)
+}
+
+/// Collects and checks every case before any work.
+fn plan(args: &Args) -> Result<Vec<Case>> {
+    let mut listed = args
+        .cases
+        .iter()
+        .map(|d| from_folder(d))
+        .collect::<Result<Vec<_>>>()?;
+    if let Some(m) = &args.manifest {
+        listed.extend(from_manifest(m)?);
+    }
+    if listed.is_empty() {
+        bail!("no cases: give case folders or --manifest");
+    }
+    let mut ids = HashSet::new();
+    let mut cases = Vec::with_capacity(listed.len());
+    for (id, flair, t1) in listed {
+        check_id(&id)?;
+        if !ids.insert(id.clone()) {
+            bail!("case id {id:?} appears twice: its outputs would overwrite each other");
+        }
+        for p in std::iter::once(&flair).chain(&t1) {
+            if !p.is_file() {
+                bail!("{id}: {}: no such file", p.display());
+            }
+        }
+        let out = |suffix: &str| args.out_dir.join(format!("{id}_{suffix}.nii.gz"));
+        cases.push(Case {
+            mask: out("wmh_mask"),
+            probability: args.probability.then(|| out("wmh_probability")),
+            wm_mask: (args.wm_mask && t1.is_some()).then(|| out("wm_region")),
+            id,
+            flair,
+            t1,
+        });
+    }
+    Ok(cases)
+}
+
+/// Creates the output folder and checks every output name against every input; a
+/// folder created here is removed again when the check fails.
+fn prepare_out_dir(args: &Args, cases: &[Case], tables: [&Path; 2]) -> Result<()> {
+    let created = !args.out_dir.exists();
+    std::fs::create_dir_all(&args.out_dir).with_context(|| {
+        format!(
+            "{}: cannot create the output folder",
+            args.out_dir.display()
+        )
+    })?;
+    let jobs: Vec<Job> = cases.iter().map(Case::job).collect();
+    let outputs: Vec<&Path> = jobs.iter().flat_map(Job::outputs).chain(tables).collect();
+    let inputs: Vec<&Path> = jobs.iter().flat_map(Job::inputs).collect();
+    let checked = files::check_distinct(&outputs, &inputs);
+    if checked.is_err() && created {
+        let _ = std::fs::remove_dir(&args.out_dir);
+    }
+    checked
+}
+
+/// Serialises rows as CSV with a header line.
+fn csv_bytes<T: Serialize>(rows: &[T]) -> Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    for r in rows {
+        w.serialize(r)?;
+    }
+    Ok(w.into_inner()?)
+}
+
+pub fn run(args: Args) -> Result<()> {
+    args.settings.check()?;
+    let cases = plan(&args)?;
+    let summary_path = args.out_dir.join("summary.csv");
+    let lesions_path = args.out_dir.join("lesions.csv");
+    prepare_out_dir(&args, &cases, [&summary_path, &lesions_path])?;
+    let (device, networks) = args.settings.load(cases.iter().any(|c| c.t1.is_some()))?;
+
+    let bar = ProgressBar::new(cases.len() as u64).with_style(
+        ProgressStyle::with_template("{msg:>20} [{bar:30}] {pos}/{len} cases, eta {eta}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    let mut results = Vec::with_capacity(cases.len());
+    for case in &cases {
+        bar.set_message(case.id.clone());
+        let result =
+            segment::segment_case(&case.job(), &networks, &device, &args.settings, &mut |_| {});
+        if let Err(e) = &result {
+            bar.suspend(|| eprintln!("wmh: {}: {e:#}", case.id));
+        }
+        results.push(result);
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+
+    let mut summary = Vec::with_capacity(cases.len());
+    let mut lesions = Vec::new();
+    for (case, result) in cases.iter().zip(&results) {
+        let ok = result.as_ref().ok();
+        summary.push(SummaryRow {
+            id: &case.id,
+            status: if ok.is_some() { "ok" } else { "failed" },
+            lesion_count: ok.map(|o| o.seg.lesions.len()),
+            total_ml: ok.map(|o| o.seg.total_ml),
+            wm_filter: ok.map(|o| o.seg.wm_filtered),
+            brain_fallback_slices: ok.map(|o| o.seg.brain_fallback_slices),
+            brain_ml: ok.and_then(|o| o.seg.brain_ml),
+            head_overlap_dice: ok.and_then(|o| o.head_overlap),
+            seconds: ok.map(|o| o.seconds),
+            mask: ok.map(|_| case.mask.as_path()),
+            flair: &case.flair,
+            t1: case.t1.as_deref(),
+            error: result.as_ref().err().map(|e| format!("{e:#}")),
+        });
+        if let Ok(Outcome { seg, .. }) = result {
+            lesions.extend(seg.lesions.iter().enumerate().map(|(k, l)| LesionRow {
+                id: &case.id,
+                lesion: k + 1,
+                voxels: l.voxels,
+                volume_ml: l.volume_ml,
+                centroid_i: l.centroid[0],
+                centroid_j: l.centroid[1],
+                centroid_k: l.centroid[2],
+                slice: l.slice,
+            }));
+        }
+    }
+    files::write_all_atomic(&[
+        (&summary_path, csv_bytes(&summary)?),
+        (&lesions_path, csv_bytes(&lesions)?),
+    ])?;
+
+    let failed = results.iter().filter(|r| r.is_err()).count();
+    println!(
+        "{} cases: {} segmented, {failed} failed; tables in {} and {}",
+        cases.len(),
+        cases.len() - failed,
+        summary_path.display(),
+        lesions_path.display()
+    );
+    if failed > 0 {
+        bail!(
+            "{failed} of {} cases failed (see the error column of {})",
+            cases.len(),
+            summary_path.display()
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn case_ids_must_name_plain_files() {
+        for ok in ["sub-01", "P14_T1", "case.7"] {
+            assert!(check_id(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", ".hidden", "../x", "a/b", "a b", "é"] {
+            assert!(check_id(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn manifest_paths_are_relative_to_its_folder_and_t1_is_optional() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = dir.path().join("cases.csv");
+        std::fs::write(&m, "id,flair,t1\na, a/f.nii.gz , a/t.nii.gz\nb,b/f.nii,\n").unwrap();
+        let cases = from_manifest(&m).unwrap();
+        assert_eq!(cases.len(), 2);
+        assert_eq!(cases[0].0, "a");
+        assert_eq!(cases[0].1, dir.path().join("a/f.nii.gz"));
+        assert_eq!(cases[0].2, Some(dir.path().join("a/t.nii.gz")));
+        assert_eq!(cases[1].2, None);
+
+        std::fs::write(&m, "id,flair\nc,c.nii\n").unwrap();
+        assert_eq!(from_manifest(&m).unwrap()[0].2, None);
+        std::fs::write(&m, "name,image\nc,c.nii\n").unwrap();
+        assert!(from_manifest(&m).is_err());
+        std::fs::write(&m, "id,flair,t1\n").unwrap();
+        assert!(from_manifest(&m).is_err());
+    }
+}

@@ -1,0 +1,265 @@
+//! `wmh cohort`: many cases in one run give the same masks as `wmh segment` case by
+//! case, a bad case fails alone, and a bad plan is refused before anything is written.
+
+mod common;
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use common::{listing, phantom_files, tiny_weights, wmh};
+
+/// A CSV file's rows as column-name -> value maps.
+fn read_csv(path: &Path) -> Vec<HashMap<String, String>> {
+    let mut r = csv::Reader::from_path(path).unwrap();
+    let header = r.headers().unwrap().clone();
+    r.records()
+        .map(|rec| {
+            let rec = rec.unwrap();
+            header
+                .iter()
+                .zip(rec.iter())
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        })
+        .collect()
+}
+
+/// Every file below `dir` with its bytes, to show that inputs are untouched.
+fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut v = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            v.extend(snapshot(&p));
+        } else {
+            v.push((p.display().to_string(), std::fs::read(&p).unwrap()));
+        }
+    }
+    v.sort();
+    v
+}
+
+#[test]
+fn a_cohort_gives_segments_masks_and_a_bad_case_fails_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let weights = dir.path().join("weights");
+    let cases = dir.path().join("cases");
+    for d in [&weights, &cases.join("both"), &cases.join("bad")] {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    tiny_weights(&weights);
+    // "both" has FLAIR and T1 in its folder; "flaironly" comes from the manifest.
+    let (flair, t1) = phantom_files(&cases.join("both"));
+    std::fs::rename(&flair, cases.join("both/flair.nii.gz")).unwrap();
+    std::fs::rename(&t1, cases.join("both/t1.nii.gz")).unwrap();
+    std::fs::write(cases.join("bad/flair.nii.gz"), b"not a scan").unwrap();
+    std::fs::write(
+        cases.join("list.csv"),
+        "id,flair,t1\nflaironly,both/flair.nii.gz,\n",
+    )
+    .unwrap();
+    let before = snapshot(&cases);
+
+    let out = dir.path().join("out");
+    let run = wmh(&[
+        "cohort",
+        cases.join("both").to_str().unwrap(),
+        cases.join("bad").to_str().unwrap(),
+        "--manifest",
+        cases.join("list.csv").to_str().unwrap(),
+        "--out-dir",
+        out.to_str().unwrap(),
+        "--weights",
+        weights.to_str().unwrap(),
+        "--wm-mask",
+    ]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        !run.status.success(),
+        "one case failed, so the run must fail"
+    );
+    assert!(stderr.contains("bad:"), "{stderr}");
+    assert!(stderr.contains("1 of 3 cases failed"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(snapshot(&cases), before, "inputs changed");
+    assert_eq!(
+        listing(&out),
+        [
+            "both_wm_region.nii.gz",
+            "both_wmh_mask.nii.gz",
+            "flaironly_wmh_mask.nii.gz",
+            "lesions.csv",
+            "summary.csv"
+        ],
+        "no output for the failed case, no partial files"
+    );
+
+    // The same cases one by one through `wmh segment`.
+    let single = |name: &str, with_t1: bool| {
+        let path = dir.path().join(format!("{name}.nii.gz"));
+        let mut args = vec![
+            "segment".to_string(),
+            "--flair".into(),
+            cases.join("both/flair.nii.gz").display().to_string(),
+            "--output".into(),
+            path.display().to_string(),
+            "--weights".into(),
+            weights.display().to_string(),
+            "--json".into(),
+        ];
+        if with_t1 {
+            args.extend([
+                "--t1".into(),
+                cases.join("both/t1.nii.gz").display().to_string(),
+            ]);
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let o = wmh(&args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        (std::fs::read(path).unwrap(), json)
+    };
+    let (mask_both, json_both) = single("both", true);
+    let (mask_flair, json_flair) = single("flaironly", false);
+    assert_eq!(
+        std::fs::read(out.join("both_wmh_mask.nii.gz")).unwrap(),
+        mask_both
+    );
+    assert_eq!(
+        std::fs::read(out.join("flaironly_wmh_mask.nii.gz")).unwrap(),
+        mask_flair
+    );
+
+    let summary = read_csv(&out.join("summary.csv"));
+    let row = |id: &str| summary.iter().find(|r| r["id"] == id).unwrap();
+    assert_eq!(summary.len(), 3);
+    assert_eq!(row("bad")["status"], "failed");
+    assert!(row("bad")["error"].contains("not a NIfTI-1 file"));
+    assert_eq!(row("bad")["mask"], "");
+    for (id, json, filtered) in [
+        ("both", &json_both, "true"),
+        ("flaironly", &json_flair, "false"),
+    ] {
+        let r = row(id);
+        assert_eq!(r["status"], "ok");
+        assert_eq!(r["error"], "");
+        assert_eq!(r["wm_filter"], filtered);
+        assert_eq!(r["lesion_count"], json["lesion_count"].to_string());
+        let total: f64 = r["total_ml"].parse().unwrap();
+        assert!((total - json["total_ml"].as_f64().unwrap()).abs() < 1e-9);
+    }
+
+    // lesions.csv lists each case's lesions, largest first, summing to its total.
+    let lesions = read_csv(&out.join("lesions.csv"));
+    for id in ["both", "flaironly"] {
+        let mine: Vec<_> = lesions.iter().filter(|l| l["id"] == id).collect();
+        assert_eq!(mine.len().to_string(), row(id)["lesion_count"]);
+        let ml: Vec<f64> = mine
+            .iter()
+            .map(|l| l["volume_ml"].parse().unwrap())
+            .collect();
+        assert!(
+            ml.windows(2).all(|w| w[0] >= w[1]),
+            "{id}: not largest first"
+        );
+        let total: f64 = row(id)["total_ml"].parse().unwrap();
+        assert!((ml.iter().sum::<f64>() - total).abs() < 1e-6 * total.max(1.0));
+    }
+}
+
+#[test]
+fn a_bad_plan_is_refused_before_anything_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let weights = dir.path().join("weights");
+    std::fs::create_dir_all(&weights).unwrap();
+    tiny_weights(&weights);
+    for d in ["a/case", "b/case", "empty"] {
+        std::fs::create_dir_all(dir.path().join(d)).unwrap();
+    }
+    phantom_files(&dir.path().join("a/case"));
+    std::fs::rename(
+        dir.path().join("a/case/f.nii.gz"),
+        dir.path().join("a/case/flair.nii.gz"),
+    )
+    .unwrap();
+    std::fs::copy(
+        dir.path().join("a/case/flair.nii.gz"),
+        dir.path().join("b/case/flair.nii.gz"),
+    )
+    .unwrap();
+    let p = |s: &str| dir.path().join(s).display().to_string();
+    let manifest = |name: &str, text: &str| {
+        std::fs::write(dir.path().join(name), text).unwrap();
+        p(name)
+    };
+    // The "x" case's FLAIR sits where its mask would be written (below).
+    std::fs::copy(
+        dir.path().join("a/case/flair.nii.gz"),
+        dir.path().join("a/x_wmh_mask.nii.gz"),
+    )
+    .unwrap();
+
+    let plans: [(Vec<String>, &str); 6] = [
+        (vec![p("a/case"), p("b/case")], "appears twice"),
+        (vec![p("empty")], "no flair.nii.gz or flair.nii"),
+        (vec![p("missing")], "not a case folder"),
+        (
+            vec![
+                "--manifest".into(),
+                manifest("m1.csv", "id,flair\nx,nope.nii.gz\n"),
+            ],
+            "no such file",
+        ),
+        (
+            vec![
+                "--manifest".into(),
+                manifest("m2.csv", "id,flair\n../up,a/case/flair.nii.gz\n"),
+            ],
+            "case id",
+        ),
+        (vec![], "no cases"),
+    ];
+    let before = snapshot(dir.path());
+    for (cases, expected) in plans {
+        let out = p("out");
+        let mut args = vec![
+            "cohort",
+            "--out-dir",
+            &out,
+            "--weights",
+            weights.to_str().unwrap(),
+        ];
+        args.extend(cases.iter().map(String::as_str));
+        let o = wmh(&args);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success(), "{expected}: accepted");
+        assert!(stderr.contains(expected), "{expected}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert_eq!(
+            snapshot(dir.path()),
+            before,
+            "{expected}: something was written"
+        );
+        assert!(!dir.path().join("out").exists());
+    }
+
+    // Writing the "x" case's mask into folder a/ would overwrite its FLAIR.
+    let m = manifest("m3.csv", "id,flair\nx,a/x_wmh_mask.nii.gz\n");
+    let before = snapshot(dir.path());
+    let o = wmh(&[
+        "cohort",
+        "--manifest",
+        &m,
+        "--out-dir",
+        &p("a"),
+        "--weights",
+        weights.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(
+        stderr.contains("refusing to overwrite an input file"),
+        "{stderr}"
+    );
+    assert_eq!(snapshot(dir.path()), before);
+}
