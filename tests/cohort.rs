@@ -199,8 +199,18 @@ fn a_bad_plan_is_refused_before_anything_is_written() {
     )
     .unwrap();
 
-    let plans: [(Vec<String>, &str); 6] = [
+    let plans: [(Vec<String>, &str); 7] = [
         (vec![p("a/case"), p("b/case")], "appears twice"),
+        (
+            vec![
+                "--manifest".into(),
+                manifest(
+                    "m0.csv",
+                    "id,flair\nX,a/case/flair.nii.gz\nx,b/case/flair.nii.gz\n",
+                ),
+            ],
+            "appears twice",
+        ),
         (vec![p("empty")], "no flair.nii.gz or flair.nii"),
         (vec![p("missing")], "not a case folder"),
         (

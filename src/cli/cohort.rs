@@ -175,7 +175,8 @@ fn plan(args: &Args) -> Result<Vec<Case>> {
     let mut cases = Vec::with_capacity(listed.len());
     for (id, flair, t1) in listed {
         check_id(&id)?;
-        if !ids.insert(id.clone()) {
+        // Compared without case: on macOS and Windows "A" and "a" name one file.
+        if !ids.insert(id.to_ascii_lowercase()) {
             bail!("case id {id:?} appears twice: its outputs would overwrite each other");
         }
         for p in std::iter::once(&flair).chain(&t1) {
@@ -230,8 +231,8 @@ pub fn run(args: Args) -> Result<()> {
     let cases = plan(&args)?;
     let summary_path = args.out_dir.join("summary.csv");
     let lesions_path = args.out_dir.join("lesions.csv");
-    prepare_out_dir(&args, &cases, [&summary_path, &lesions_path])?;
     let (device, networks) = args.settings.load(cases.iter().any(|c| c.t1.is_some()))?;
+    prepare_out_dir(&args, &cases, [&summary_path, &lesions_path])?;
 
     let bar = ProgressBar::new(cases.len() as u64).with_style(
         ProgressStyle::with_template("{msg:>20} [{bar:30}] {pos}/{len} cases, eta {eta}")
