@@ -11,7 +11,10 @@
 # Both builds trained width 8 for 30 steps on lavapipe here (2026-11-28), as the plain one
 # does. Run: BUDGET=540 bash runs/gpu-h200/lease-4.sh, carrying .gl and .dev.
 # MODE=resume continues unfinished folds of an earlier call on the same warm machine.
+# FOLDS names the folds to train (default "b c": fold a finished on the CPU on
+# 2026-11-28, runs/cv-w64-a); fewer folds share the GPU, so each goes faster.
 set -u
+FOLDS=${FOLDS:-b c}
 T0=$(date +%s); el() { echo $(( $(date +%s) - T0 )); }
 BUDGET=${BUDGET:-560}
 R=/tmp/res4; mkdir -p $R/tp $R/cv
@@ -52,12 +55,12 @@ fold() { # name held-out cases (as runs/cv-folds.sh, validating every 1000 steps
   timeout $(( L + 70 )) $W train --task wmh --data $D --out $R/cv/cv-w64-$1 --device gpu --width 64 --steps 3000 --val-every 1000 \
     --seed 1 --train $tr --val $2 --time-limit $L "${resume[@]}" >> $R/cv/cv-w64-$1.train.log 2>&1
 }
-fold a openms-patient19,simvent-105465 & pa=$!
-fold b openms-patient07,simvent-104252 & pb=$!
-fold c mslesseg-P14-T1,mslesseg-P14-T2,mslesseg-P14-T3,simvent-105074 & pc=$!
-wait $pa $pb $pc
+declare -A HELD=([a]=openms-patient19,simvent-105465 [b]=openms-patient07,simvent-104252
+  [c]=mslesseg-P14-T1,mslesseg-P14-T2,mslesseg-P14-T3,simvent-105074)
+for f in $FOLDS; do fold $f ${HELD[$f]} & done
+wait
 echo "[$(el)s] folds stopped"
-for f in a b c; do
+for f in $FOLDS; do
   echo "fold $f:"; tail -2 $R/cv/cv-w64-$f/log.csv
   $W convert --weights $R/cv/cv-w64-$f/last --out /tmp/h-$f --half > /dev/null && cp /tmp/h-$f/wmh.safetensors $OUT/cv-w64-$f.safetensors \
     && cp /tmp/h-$f/wmh.json $OUT/cv-w64-$f.json
