@@ -144,6 +144,7 @@ fn a_cohort_gives_segments_masks_and_a_bad_case_fails_alone() {
         assert_eq!(r["status"], "ok");
         assert_eq!(r["error"], "");
         assert_eq!(r["wm_filter"], filtered);
+        assert_eq!(r["threshold"], "0.5", "the weights' own threshold");
         assert_eq!(r["lesion_count"], json["lesion_count"].to_string());
         let total: f64 = r["total_ml"].parse().unwrap();
         assert!((total - json["total_ml"].as_f64().unwrap()).abs() < 1e-9);

@@ -76,6 +76,8 @@ struct ManifestRow {
 struct SummaryRow<'a> {
     id: &'a str,
     status: &'static str,
+    /// The probability threshold the mask was cut at.
+    threshold: Option<f32>,
     lesion_count: Option<usize>,
     total_ml: Option<f64>,
     wm_filter: Option<bool>,
@@ -259,6 +261,7 @@ pub fn run(args: Args) -> Result<()> {
         summary.push(SummaryRow {
             id: &case.id,
             status: if ok.is_some() { "ok" } else { "failed" },
+            threshold: ok.map(|o| o.seg.threshold),
             lesion_count: ok.map(|o| o.seg.lesions.len()),
             total_ml: ok.map(|o| o.seg.total_ml),
             wm_filter: ok.map(|o| o.seg.wm_filtered),
