@@ -109,7 +109,7 @@ fn check_id(id: &str) -> Result<()> {
     let safe = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
     if id.is_empty() || id.starts_with('.') || !id.chars().all(safe) {
         bail!(
-            "case id {id:?}: use letters, digits, '-', '_' and '.' (not first), so that it can name the output files"
+            "case id {id:?}: use letters, digits, '-', '_' and '.' (not first), so that it can name the output files (a manifest can give a folder another id)"
         );
     }
     Ok(())
@@ -120,7 +120,7 @@ fn find(dir: &Path, names: &[&str]) -> Option<PathBuf> {
     names.iter().map(|n| dir.join(n)).find(|p| p.is_file())
 }
 
-/// Reads the cases of a case folder.
+/// Reads one case folder: its id (the folder's name), FLAIR and optional T1.
 fn from_folder(dir: &Path) -> Result<(String, PathBuf, Option<PathBuf>)> {
     if !dir.is_dir() {
         bail!("{}: not a case folder", dir.display());
