@@ -274,3 +274,69 @@ fn a_bad_plan_is_refused_before_anything_is_written() {
     );
     assert_eq!(snapshot(dir.path()), before);
 }
+
+#[test]
+fn the_minimum_lesion_size_reaches_the_mask_and_the_tables() {
+    // The built-in example with the shipped networks has lesions of many sizes.
+    let dir = tempfile::tempdir().unwrap();
+    let case = dir.path().join("example");
+    assert!(
+        wmh(&["example", "--out", case.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let weights = Path::new(env!("CARGO_MANIFEST_DIR")).join("weights");
+    let run = |min: &str| {
+        let out = dir.path().join(format!("out-{min}"));
+        let o = wmh(&[
+            "cohort",
+            case.to_str().unwrap(),
+            "--out-dir",
+            out.to_str().unwrap(),
+            "--weights",
+            weights.to_str().unwrap(),
+            "--min-lesion-mm3",
+            min,
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        (
+            read_csv(&out.join("summary.csv")),
+            read_csv(&out.join("lesions.csv")),
+        )
+    };
+    let (all_summary, all) = run("0");
+    let (large_summary, large) = run("20");
+    assert_eq!(large_summary[0]["min_lesion_mm3"], "20.0");
+    let ml = |rows: &[HashMap<String, String>]| -> Vec<f64> {
+        rows.iter()
+            .map(|l| l["volume_ml"].parse().unwrap())
+            .collect()
+    };
+    let kept: Vec<f64> = ml(&all).into_iter().filter(|&v| v >= 0.020).collect();
+    assert!(
+        !kept.is_empty() && kept.len() < all.len(),
+        "the example should have lesions on both sides of 20 mm³: {:?}",
+        ml(&all)
+    );
+    assert_eq!(
+        ml(&large),
+        kept,
+        "exactly the lesions of 20 mm³ or more stay, unchanged"
+    );
+    let total: f64 = large_summary[0]["total_ml"].parse().unwrap();
+    assert!((total - kept.iter().sum::<f64>()).abs() < 1e-9);
+    assert_eq!(large_summary[0]["lesion_count"], kept.len().to_string());
+    assert!(all_summary[0]["lesion_count"].parse::<usize>().unwrap() > kept.len());
+
+    let o = wmh(&[
+        "segment",
+        "--flair",
+        case.join("flair.nii.gz").to_str().unwrap(),
+        "--output",
+        dir.path().join("m.nii.gz").to_str().unwrap(),
+        "--min-lesion-mm3=-1",
+    ]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--min-lesion-mm3 must be"));
+    assert!(!dir.path().join("m.nii.gz").exists());
+}

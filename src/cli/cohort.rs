@@ -78,6 +78,8 @@ struct SummaryRow<'a> {
     status: &'static str,
     /// The probability threshold the mask was cut at.
     threshold: Option<f32>,
+    /// The smallest lesion kept.
+    min_lesion_mm3: Option<f64>,
     lesion_count: Option<usize>,
     total_ml: Option<f64>,
     wm_filter: Option<bool>,
@@ -262,6 +264,7 @@ pub fn run(args: Args) -> Result<()> {
             id: &case.id,
             status: if ok.is_some() { "ok" } else { "failed" },
             threshold: ok.map(|o| o.seg.threshold),
+            min_lesion_mm3: ok.map(|o| o.seg.min_lesion_mm3),
             lesion_count: ok.map(|o| o.seg.lesions.len()),
             total_ml: ok.map(|o| o.seg.total_ml),
             wm_filter: ok.map(|o| o.seg.wm_filtered),

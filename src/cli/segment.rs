@@ -53,19 +53,26 @@ pub struct Settings {
     /// Keep WMH outside the white-matter region (skip the filter even with a T1).
     #[arg(long)]
     pub no_wm_filter: bool,
+    /// Leave lesions smaller than this many mm³ out of the mask, count and volume.
+    #[arg(long, default_value_t = 0.0)]
+    pub min_lesion_mm3: f64,
     /// Slices per network batch (1 is fastest on the CPU: the activations stay in cache).
     #[arg(long, default_value_t = 1)]
     pub batch: usize,
 }
 
 impl Settings {
-    /// Refuses a threshold outside [0, 1] before any file is read.
+    /// Refuses a threshold outside [0, 1] or a negative minimum lesion size before any
+    /// file is read.
     pub fn check(&self) -> Result<()> {
         if self
             .threshold
             .is_some_and(|t| !(0.0..=1.0).contains(&t) || t.is_nan())
         {
             anyhow::bail!("--threshold must be between 0 and 1");
+        }
+        if !(self.min_lesion_mm3.is_finite() && self.min_lesion_mm3 >= 0.0) {
+            anyhow::bail!("--min-lesion-mm3 must be a size of at least 0");
         }
         Ok(())
     }
@@ -146,6 +153,7 @@ pub fn segment_case(
     let options = Options {
         threshold: settings.threshold.unwrap_or(networks.wmh.spec.threshold),
         wm_filter: t1.is_some() && !settings.no_wm_filter,
+        min_lesion_mm3: settings.min_lesion_mm3,
         ..networks.options()
     };
     let seg = pipeline::run(
@@ -188,6 +196,8 @@ struct Summary {
     flair: PathBuf,
     t1: Option<PathBuf>,
     output: PathBuf,
+    threshold: f32,
+    min_lesion_mm3: f64,
     lesion_count: usize,
     total_ml: f64,
     wm_filter: bool,
@@ -246,6 +256,8 @@ pub fn run(args: Args) -> Result<()> {
         flair: args.flair,
         t1: args.t1,
         output: args.output,
+        threshold: seg.threshold,
+        min_lesion_mm3: seg.min_lesion_mm3,
         lesion_count: seg.lesions.len(),
         total_ml: seg.total_ml,
         wm_filter: seg.wm_filtered,

@@ -24,6 +24,9 @@ pub struct Args {
     /// (default: the one stored with the weights).
     #[arg(long, value_delimiter = ',')]
     threshold: Vec<f32>,
+    /// Leave lesions smaller than this many mm³ out of every method's mask.
+    #[arg(long, default_value_t = 0.0)]
+    min_lesion_mm3: f64,
     /// Baseline threshold: FLAIR z-score within the white-matter region.
     #[arg(long, default_value_t = 2.5)]
     baseline_z: f32,
@@ -51,6 +54,9 @@ const METHODS: [&str; 3] = [
 ];
 
 pub fn run(args: Args) -> Result<()> {
+    if !(args.min_lesion_mm3.is_finite() && args.min_lesion_mm3 >= 0.0) {
+        anyhow::bail!("--min-lesion-mm3 must be a size of at least 0");
+    }
     let device = args.device.device()?;
     let weights = args
         .weights
@@ -81,6 +87,7 @@ pub fn run(args: Args) -> Result<()> {
         let inputs = Inputs::prepare(flair, Some(&t1), spacing).with_context(|| name.clone())?;
         let first = Options {
             threshold: thresholds[0],
+            min_lesion_mm3: args.min_lesion_mm3,
             ..networks.options()
         };
         let planes = pipeline::predict_all(&inputs, &networks, &device, &first, 1, &mut |_| {});

@@ -304,6 +304,7 @@ impl Networks {
             wm_filter: self.wm.is_some(),
             wm_dilation_mm: (self.wm.as_ref())
                 .map_or(DEFAULT_WM_DILATION_MM, |n| n.spec.dilation_mm),
+            min_lesion_mm3: 0.0,
         }
     }
 }
@@ -317,6 +318,8 @@ pub struct Options {
     pub wm_dilation_mm: f64,
     /// Whether to filter with the WM region when a T1 is given.
     pub wm_filter: bool,
+    /// Lesions smaller than this (mm³) are left out of the mask; 0 keeps every lesion.
+    pub min_lesion_mm3: f64,
 }
 
 impl Default for Options {
@@ -325,6 +328,7 @@ impl Default for Options {
             threshold: 0.5,
             wm_dilation_mm: DEFAULT_WM_DILATION_MM,
             wm_filter: true,
+            min_lesion_mm3: 0.0,
         }
     }
 }
@@ -492,6 +496,7 @@ impl Inputs {
             probability,
             mask: Vec::new(),
             threshold: options.threshold,
+            min_lesion_mm3: options.min_lesion_mm3,
             wm_region,
             lesions: Vec::new(),
             total_ml: 0.0,
@@ -621,6 +626,26 @@ pub fn lesions(mask: &[u8], dims: [usize; 3], voxel_ml: f64, slice_axis: usize) 
     out
 }
 
+/// How many voxels a lesion needs to reach `min_mm3` (at least 1).
+pub fn min_lesion_voxels(min_mm3: f64, voxel_mm3: f64) -> usize {
+    // The tolerance keeps a lesion of exactly the minimum despite rounding of the sizes.
+    ((min_mm3 / voxel_mm3) * (1.0 - 1e-9)).ceil().max(1.0) as usize
+}
+
+/// Removes the 26-connected lesions of fewer than `min_voxels` voxels from a 0/1 mask.
+pub fn drop_small_lesions(mask: &mut [u8], dims: [usize; 3], min_voxels: usize) {
+    if min_voxels <= 1 {
+        return;
+    }
+    let bin: Vec<bool> = mask.iter().map(|&m| m > 0).collect();
+    let comps = label_26(&bin, dims);
+    for (m, &l) in mask.iter_mut().zip(&comps.labels) {
+        if l > 0 && comps.sizes[l as usize - 1] < min_voxels {
+            *m = 0;
+        }
+    }
+}
+
 /// The pipeline's result, on the FLAIR's stored grid.
 #[derive(Debug, Clone)]
 pub struct Segmentation {
@@ -630,6 +655,8 @@ pub struct Segmentation {
     pub mask: Vec<u8>,
     /// Probability at or above which `mask` is lesion.
     pub threshold: f32,
+    /// Smallest lesion (mm³) kept in `mask`; 0 keeps every lesion.
+    pub min_lesion_mm3: f64,
     /// 0/1 white-matter region used as filter, when a T1 was given.
     pub wm_region: Option<Vec<u8>>,
     /// Lesions, largest first.
@@ -661,7 +688,13 @@ impl Segmentation {
             .map(|&p| u8::from(p >= threshold))
             .collect();
         self.threshold = threshold;
-        let voxel_ml = reference.geometry.voxel_volume_mm3() / 1000.0;
+        let voxel_mm3 = reference.geometry.voxel_volume_mm3();
+        drop_small_lesions(
+            &mut self.mask,
+            reference.dims,
+            min_lesion_voxels(self.min_lesion_mm3, voxel_mm3),
+        );
+        let voxel_ml = voxel_mm3 / 1000.0;
         let axis = volume::affine::slice_axis(&reference.geometry.affine);
         self.lesions = lesions(&self.mask, reference.dims, voxel_ml, axis);
         self.total_ml = self.lesions.iter().map(|l| l.volume_ml).sum();
@@ -779,6 +812,7 @@ mod tests {
             probability: Vec::new(),
             mask: Vec::new(),
             threshold: 0.5,
+            min_lesion_mm3: 0.0,
             wm_region: None,
             lesions: Vec::new(),
             total_ml: 0.0,
@@ -904,25 +938,73 @@ mod tests {
                 .collect()
         };
         let (wmh, wm) = (planes(0), planes(50));
-        let at = |threshold| {
+        let at = |threshold, min_lesion_mm3| {
             let options = Options {
                 threshold,
+                min_lesion_mm3,
                 ..Options::default()
             };
             inputs.finish(&wmh, Some(&wm), &options)
         };
-        let mut moved = at(0.5);
-        let direct = at(0.9);
+        for min_mm3 in [0.0, 50.0] {
+            let mut moved = at(0.5, min_mm3);
+            let direct = at(0.9, min_mm3);
+            assert!(
+                moved.mask.iter().filter(|&&m| m > 0).count()
+                    > direct.mask.iter().filter(|&&m| m > 0).count()
+            );
+            moved.rethreshold(&inputs.reference, 0.9);
+            assert_eq!(moved.threshold, 0.9);
+            assert_eq!(moved.mask, direct.mask);
+            assert_eq!(moved.lesions.len(), direct.lesions.len());
+            assert_eq!(moved.total_ml, direct.total_ml);
+            assert!(direct.total_ml > 0.0);
+            assert!(
+                direct
+                    .lesions
+                    .iter()
+                    .all(|l| l.volume_ml * 1000.0 >= min_mm3)
+            );
+        }
+        let (all, large) = (at(0.9, 0.0), at(0.9, 50.0));
         assert!(
-            moved.mask.iter().filter(|&&m| m > 0).count()
-                > direct.mask.iter().filter(|&&m| m > 0).count()
+            large.lesions.len() < all.lesions.len(),
+            "the minimum dropped nothing"
         );
-        moved.rethreshold(&inputs.reference, 0.9);
-        assert_eq!(moved.threshold, 0.9);
-        assert_eq!(moved.mask, direct.mask);
-        assert_eq!(moved.lesions.len(), direct.lesions.len());
-        assert_eq!(moved.total_ml, direct.total_ml);
-        assert!(direct.total_ml > 0.0);
+    }
+
+    #[test]
+    fn lesions_below_the_minimum_size_are_dropped() {
+        // 2 mm³ voxels: a 1-voxel speck (2 mm³), a diagonal pair (4 mm³, one lesion
+        // under 26-connectivity) and a 3-voxel line (6 mm³).
+        let dims = [6, 6, 2];
+        let mut m = vec![0u8; 72];
+        m[index(dims, 0, 0, 0)] = 1;
+        m[index(dims, 3, 0, 0)] = 1;
+        m[index(dims, 4, 1, 1)] = 1;
+        for i in 0..3 {
+            m[index(dims, i, 5, 1)] = 1;
+        }
+        assert_eq!(min_lesion_voxels(0.0, 2.0), 1);
+        assert_eq!(min_lesion_voxels(4.0, 2.0), 2);
+        assert_eq!(min_lesion_voxels(4.5, 2.0), 3);
+        assert_eq!(
+            min_lesion_voxels(0.3 * 10.0, 0.3),
+            10,
+            "exact multiples are kept"
+        );
+        let kept = |min_mm3: f64| {
+            let mut mask = m.clone();
+            drop_small_lesions(&mut mask, dims, min_lesion_voxels(min_mm3, 2.0));
+            lesions(&mask, dims, 0.002, 2)
+                .iter()
+                .map(|l| l.voxels)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(kept(0.0), [3, 2, 1]);
+        assert_eq!(kept(4.0), [3, 2]);
+        assert_eq!(kept(5.0), [3]);
+        assert_eq!(kept(7.0), Vec::<usize>::new());
     }
 
     #[test]
