@@ -65,6 +65,7 @@ struct Shown {
     lesions: Vec<(Lesion, [usize; 3])>,
     total_ml: f64,
     threshold: f32,
+    min_lesion_mm3: f64,
     mask_url: String,
     mask_name: String,
 }
@@ -97,17 +98,21 @@ impl Run {
             .inputs
             .reference
             .encode_like(OutputData::U8(&seg.mask), true);
-        // A mask at another threshold than the networks' says so in its name.
-        let suffix = if seg.threshold == self.default_threshold {
-            String::new()
-        } else {
-            format!("_t{:.3}", seg.threshold)
-        };
+        // A mask at another threshold than the networks', or without its smallest
+        // lesions, says so in its name.
+        let mut suffix = String::new();
+        if seg.threshold != self.default_threshold {
+            suffix += &format!("_t{:.3}", seg.threshold);
+        }
+        if seg.min_lesion_mm3 > 0.0 {
+            suffix += &format!("_min{}mm3", seg.min_lesion_mm3);
+        }
         Shown {
             scene: Rc::new(scene),
             lesions,
             total_ml: seg.total_ml,
             threshold: seg.threshold,
+            min_lesion_mm3: seg.min_lesion_mm3,
             mask_url: blob_url(&mask_bytes),
             mask_name: format!("{}_wmh_mask{suffix}.nii.gz", self.base),
         }
@@ -368,14 +373,15 @@ fn Results(run: Rc<Run>) -> impl IntoView {
     let dragged = RwSignal::new(shown.with_untracked(|s| s.threshold));
     let apply = {
         let run = run.clone();
-        move |threshold: f32| {
+        move |threshold: f32, min_lesion_mm3: f64| {
             let old = shown.get_untracked();
-            if threshold == old.threshold {
+            if threshold == old.threshold && min_lesion_mm3 == old.min_lesion_mm3 {
                 return;
             }
-            run.seg
-                .borrow_mut()
-                .rethreshold(&run.inputs.reference, threshold);
+            let mut seg = run.seg.borrow_mut();
+            seg.min_lesion_mm3 = min_lesion_mm3;
+            seg.rethreshold(&run.inputs.reference, threshold);
+            drop(seg);
             let _ = Url::revoke_object_url(&old.mask_url);
             shown.set(run.shown(Some(&old.scene)));
             dragged.set(threshold);
@@ -383,7 +389,20 @@ fn Results(run: Rc<Run>) -> impl IntoView {
     };
     let reset = {
         let (apply, t0) = (apply.clone(), run.default_threshold);
-        move |_| apply(t0)
+        move |_| apply(t0, shown.with_untracked(|s| s.min_lesion_mm3))
+    };
+    let set_min = {
+        let apply = apply.clone();
+        move |ev| {
+            let input: HtmlInputElement = event_target(&ev);
+            match input.value().trim().parse::<f64>() {
+                Ok(v) if v.is_finite() && v >= 0.0 => {
+                    apply(shown.with_untracked(|s| s.threshold), v)
+                }
+                // Anything else shows the size in use again.
+                _ => input.set_value(&shown.with_untracked(|s| s.min_lesion_mm3).to_string()),
+            }
+        }
     };
     let t = run.timings;
     let filter = run.filter.clone();
@@ -409,14 +428,19 @@ fn Results(run: Rc<Run>) -> impl IntoView {
             <p data-testid="result">
                 {move || shown.with(|s| {
                     format!(
-                        "{} lesions, {:.2} mL total WMH{} at threshold {:.3}",
+                        "{} lesions, {:.2} mL total WMH{} at threshold {:.3}{}",
                         s.lesions.len(),
                         s.total_ml,
                         filter.as_ref().map_or_else(
                             || " (FLAIR only: white-matter filter off)".to_string(),
                             |f| format!(" ({f})"),
                         ),
-                        s.threshold
+                        s.threshold,
+                        if s.min_lesion_mm3 > 0.0 {
+                            format!(", lesions from {} mm³", s.min_lesion_mm3)
+                        } else {
+                            String::new()
+                        }
                     )
                 })}
             </p>
@@ -430,7 +454,9 @@ fn Results(run: Rc<Run>) -> impl IntoView {
                         }
                         on:change=move |ev| {
                             let input: HtmlInputElement = event_target(&ev);
-                            if let Ok(v) = input.value().parse::<f32>() { apply(v) }
+                            if let Ok(v) = input.value().parse::<f32>() {
+                                apply(v, shown.with_untracked(|s| s.min_lesion_mm3))
+                            }
                         } />
                 </label>
                 " "
@@ -439,6 +465,11 @@ fn Results(run: Rc<Run>) -> impl IntoView {
                 <button data-testid="threshold-reset" on:click=reset>
                     {format!("Reset to the networks' {:.3}", run.default_threshold)}
                 </button>
+            </p>
+            <p class="min-lesion">
+                <label title="Lesions smaller than this are left out of the count, the volume, the table and the mask; 0 keeps every lesion. Dropping specks raises lesion precision and lowers lesion recall (weights/MODEL_CARD.md).">"smallest lesion (mm³) "
+                    <input type="number" min="0" step="1" value="0" data-testid="min-lesion" on:change=set_min />
+                </label>
             </p>
             <p class="timings" data-testid="timings">
                 {format!(

@@ -3,11 +3,12 @@
 // For each compute path (CPU without WebGPU; WebGPU on SwiftShader with
 // --enable-unsafe-webgpu) it: runs the built-in example; runs a real case from
 // ../shared/data when present; checks that the downloaded mask equals the CLI's on
-// the same inputs (Dice >= 0.999), also after the threshold is moved; feeds a bad
-// file and checks the error and that the app keeps working; and checks that not one
-// request left the page's origin.
+// the same inputs (Dice >= 0.999), also after the threshold or the minimum lesion
+// size is moved; feeds a bad file and checks the error and that the app keeps
+// working; and checks that not one request left the page's origin.
 //
 // Env: WMH_CLI_EXAMPLE_MASK, WMH_CLI_EXAMPLE_MASK_LOW (at --threshold 0.5),
+// WMH_CLI_EXAMPLE_MASK_MIN20 (at --min-lesion-mm3 20),
 // WMH_CLI_REAL_MASK (masks made by `wmh segment`),
 // WMH_EXAMPLE_DIR (flair/t1 written by `wmh example`), WMH_REAL_CASE (a case folder),
 // WMH_SCREENSHOT_DIR (where screenshots go).
@@ -149,6 +150,28 @@ async function scenario(name, extraArgs, query, expectBackend, expectViewer) {
   await page.click("[data-testid=threshold-reset]");
   await page.waitForFunction((t) => document.querySelector("[data-testid=result]")?.textContent === t, text, { timeout: 60_000 });
   check(true, `${name}: reset restores the networks' threshold and result`);
+
+  // A minimum lesion size: specks leave the count, volume, table and mask, which
+  // equals the CLI's --min-lesion-mm3 20; 0 restores every lesion.
+  const count = (t) => Number(/^(\d+) lesions/.exec(t)[1]);
+  await setControl(page, "min-lesion", 20);
+  await page.waitForFunction(() => document.querySelector("[data-testid=result]")?.textContent.includes("lesions from 20 mm³"), null, { timeout: 60_000 });
+  const big = await page.textContent("[data-testid=result]");
+  console.log(`  ${name} example from 20 mm³: ${big}`);
+  check(count(big) < count(text) && mL(big) <= mL(text), `${name}: a minimum lesion size drops specks (${count(text)} -> ${count(big)} lesions)`);
+  const sizes = await page.$$eval("[data-testid=lesion-table] tbody tr td:nth-child(2)", (tds) => tds.map((td) => Number(td.textContent)));
+  check(sizes.length === count(big) && sizes.every((v) => v >= 0.020), `${name}: the lesion table lists only lesions from 20 mm³ (${sizes.join(", ")} mL)`);
+  const [bigDl] = await Promise.all([page.waitForEvent("download"), page.click("[data-testid=download-mask]")]);
+  check(bigDl.suggestedFilename().includes("_min20mm3"), `${name}: the mask's file name says its minimum lesion size (${bigDl.suggestedFilename()})`);
+  const bigMask = path.join(profile, "example-mask-min20.nii.gz");
+  await bigDl.saveAs(bigMask);
+  if (process.env.WMH_CLI_EXAMPLE_MASK_MIN20) {
+    const d = dice(voxels(bigMask), voxels(process.env.WMH_CLI_EXAMPLE_MASK_MIN20));
+    check(d >= 0.999, `${name}: example mask from 20 mm³ equals the CLI's --min-lesion-mm3 20 (Dice ${d.toFixed(5)})`);
+  }
+  await setControl(page, "min-lesion", 0);
+  await page.waitForFunction((t) => document.querySelector("[data-testid=result]")?.textContent === t, text, { timeout: 60_000 });
+  check(true, `${name}: minimum size 0 restores every lesion`);
 
   // 2. A bad file: a readable error, and the app keeps working.
   const bad = path.join(profile, "not-a-scan.nii");
