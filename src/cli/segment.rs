@@ -71,10 +71,7 @@ impl Settings {
         {
             anyhow::bail!("--threshold must be between 0 and 1");
         }
-        if !(self.min_lesion_mm3.is_finite() && self.min_lesion_mm3 >= 0.0) {
-            anyhow::bail!("--min-lesion-mm3 must be a size of at least 0");
-        }
-        Ok(())
+        check_min_lesion_mm3(self.min_lesion_mm3)
     }
 
     /// Opens the device and loads the networks once; the WM network only when a case
@@ -88,6 +85,14 @@ impl Settings {
         let networks = super::load_networks(&weights, any_t1 && !self.no_wm_filter, &device)?;
         Ok((device, networks))
     }
+}
+
+/// Refuses a negative or non-finite minimum lesion size.
+pub fn check_min_lesion_mm3(v: f64) -> Result<()> {
+    if !(v.is_finite() && v >= 0.0) {
+        anyhow::bail!("--min-lesion-mm3 must be a size of at least 0");
+    }
+    Ok(())
 }
 
 /// One case's input files and where its outputs go.

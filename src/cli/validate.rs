@@ -54,9 +54,7 @@ const METHODS: [&str; 3] = [
 ];
 
 pub fn run(args: Args) -> Result<()> {
-    if !(args.min_lesion_mm3.is_finite() && args.min_lesion_mm3 >= 0.0) {
-        anyhow::bail!("--min-lesion-mm3 must be a size of at least 0");
-    }
+    super::segment::check_min_lesion_mm3(args.min_lesion_mm3)?;
     let device = args.device.device()?;
     let weights = args
         .weights
