@@ -121,3 +121,37 @@ fn balance_over_patches_measures_what_lesion_centred_sampling_feeds_the_loss() {
         "{patches} vs {volumes}"
     );
 }
+
+/// The loss column of a run's log.csv.
+fn logged_losses(out: &Path) -> Vec<f64> {
+    std::fs::read_to_string(out.join("log.csv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(2).unwrap().parse().unwrap())
+        .collect()
+}
+
+#[test]
+fn a_dice_weight_adds_the_soft_dice_term_to_the_same_first_step() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = example_data(tmp.path());
+
+    let run = |dice: &str| {
+        let out = tmp.path().join(format!("dice-{dice}"));
+        let done = train(&data, &out, &["--steps", "1", "--dice-weight", dice]);
+        assert!(done.status.success(), "{done:?}");
+        let config = std::fs::read_to_string(out.join("config.json")).unwrap();
+        assert!(
+            config.contains(&format!(r#""dice_weight": {dice}"#)),
+            "{config}"
+        );
+        logged_losses(&out)[0]
+    };
+    // Same seed, so the same initial network and batch: the difference is the soft-Dice
+    // loss of an untrained network, weighted by 2, which lies between 0 and 2 and is far
+    // from 0 (its output is near 0.5 everywhere, while lesions are a small part of it).
+    let (bce, both) = (run("0.0"), run("2.0"));
+    let dice = (both - bce) / 2.0;
+    assert!(dice > 0.3 && dice < 1.0, "BCE {bce}, with Dice {both}");
+}

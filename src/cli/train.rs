@@ -93,6 +93,10 @@ pub struct Args {
     /// What the class-balanced loss's positive fraction beta is measured on.
     #[arg(long, value_enum, default_value_t = Balance::Volumes)]
     balance: Balance,
+    /// Weight of a soft-Dice term (pooled over the batch) added to the class-balanced
+    /// BCE; 0 trains on the BCE alone.
+    #[arg(long, default_value_t = 0.0)]
+    dice_weight: f64,
     /// Continue from the run folder's last checkpoint.
     #[arg(long)]
     resume: bool,
@@ -164,6 +168,7 @@ pub fn run(args: Args) -> Result<()> {
         positive_fraction: args.positive_fraction.clamp(0.0, 1.0),
         synthetic_fraction: args.synthetic_fraction.clamp(0.0, 1.0),
         balance: args.balance,
+        dice_weight: args.dice_weight.max(0.0),
     };
     let device = args.device.device()?;
     let time_limit = args.time_limit.map(std::time::Duration::from_secs);

@@ -1,4 +1,4 @@
-//! Global class-balanced binary cross-entropy.
+//! Global class-balanced binary cross-entropy, and an optional soft-Dice term.
 //!
 //! The seed writes `-beta * sum_{Y+} log p - (1 - beta) * sum_{Y-} log(1 - p)` with
 //! `beta = mean(|Y+| / |Y|)`. Read literally that gives the rare class the smaller
@@ -8,7 +8,7 @@
 //! voxels, so its scale depends neither on image size nor on how rare lesions are.
 
 use burn::prelude::*;
-use burn::tensor::activation::relu;
+use burn::tensor::activation::{relu, sigmoid};
 
 /// Per-class weights `(w_pos, w_neg)` for a positive-voxel fraction `beta`:
 /// proportional to `(1 - beta, beta)`, normalised so `beta * w_pos + (1 - beta) * w_neg = 1`.
@@ -41,6 +41,24 @@ pub fn balanced_bce(
         .mul_scalar(w_neg);
     let count = valid.clone().sum().clamp_min(1.0);
     (pos + neg).mul(valid).sum().div(count)
+}
+
+/// Soft-Dice loss `1 - (2 sum(p y) + 1) / (sum(p) + sum(y) + 1)` over the whole batch,
+/// with `p = sigmoid(logits)` and only the voxels where `valid` is 1.
+///
+/// Pooled over the batch (not per patch) so that patches without lesions do not each
+/// contribute a loss of 1 for any false positive; the +1 keeps an all-empty batch at 0.
+pub fn soft_dice(logits: Tensor<4>, target: Tensor<4>, valid: Tensor<4>) -> Tensor<1> {
+    let p = sigmoid(logits).mul(valid.clone());
+    let y = target.mul(valid);
+    let overlap = p
+        .clone()
+        .mul(y.clone())
+        .sum()
+        .mul_scalar(2.0)
+        .add_scalar(1.0);
+    let total = p.sum().add(y.sum()).add_scalar(1.0);
+    overlap.div(total).neg().add_scalar(1.0)
 }
 
 #[cfg(test)]
@@ -85,6 +103,36 @@ mod tests {
             .as_slice::<f32>()
             .unwrap()[0];
         assert!((f64::from(got) - 2f64.ln()).abs() < 1e-5);
+    }
+
+    #[test]
+    fn soft_dice_matches_hand_computed_values() {
+        let device = Device::flex();
+        // Probabilities 0.5, 0.75, 0.5 (the last ignored); targets 1, 0, 1.
+        let z = t(&[0.0, 3f32.ln(), 0.0], &device);
+        let y = t(&[1.0, 0.0, 1.0], &device);
+        let valid = t(&[1.0, 1.0, 0.0], &device);
+        let got = soft_dice(z, y, valid)
+            .into_data()
+            .as_slice::<f32>()
+            .unwrap()[0];
+        // 1 - (2 * 0.5 + 1) / (1.25 + 1 + 1)
+        let expected = 1.0 - 2.0 / 3.25;
+        assert!(
+            (f64::from(got) - expected).abs() < 1e-5,
+            "{got} vs {expected}"
+        );
+    }
+
+    #[test]
+    fn soft_dice_is_near_zero_for_a_confident_match_and_near_one_for_a_miss() {
+        let device = Device::flex();
+        let y = t(&[1.0; 50], &device);
+        let valid = t(&[1.0; 50], &device);
+        let hit = soft_dice(t(&[30.0; 50], &device), y.clone(), valid.clone());
+        let miss = soft_dice(t(&[-30.0; 50], &device), y, valid);
+        assert!(hit.into_data().as_slice::<f32>().unwrap()[0] < 1e-3);
+        assert!(miss.into_data().as_slice::<f32>().unwrap()[0] > 0.98);
     }
 
     #[test]

@@ -10,5 +10,5 @@ mod loss;
 mod unet;
 
 pub use ensemble::Ensemble;
-pub use loss::{balanced_bce, class_weights};
+pub use loss::{balanced_bce, class_weights, soft_dice};
 pub use unet::{ConvBlock, DEPTH, UNet, UNetConfig};

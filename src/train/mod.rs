@@ -28,7 +28,7 @@ use rand::rngs::StdRng;
 use serde::{Deserialize, Serialize};
 
 use crate::metrics::{dice, lesion_recall_f1};
-use crate::model::{Ensemble, UNet, UNetConfig, balanced_bce, class_weights};
+use crate::model::{Ensemble, UNet, UNetConfig, balanced_bce, class_weights, soft_dice};
 use crate::pipeline::{self, Network, NetworkSpec, Task, preprocess};
 use data::{Case, Sampling};
 
@@ -82,6 +82,10 @@ pub struct TrainConfig {
     /// What the class balance beta is measured on (the volumes before it was configurable).
     #[serde(default)]
     pub balance: Balance,
+    /// Weight of a soft-Dice term added to the class-balanced BCE (0: BCE alone, as
+    /// before it existed).
+    #[serde(default)]
+    pub dice_weight: f64,
 }
 
 fn default_positive_fraction() -> f64 {
@@ -305,7 +309,11 @@ pub fn run(
         let x = Tensor::<4>::from_data(TensorData::new(x, [b, channels, p, p]), &ad);
         let y = Tensor::<4>::from_data(TensorData::new(y, [b, 1, p, p]), &ad);
         let v = Tensor::<4>::from_data(TensorData::new(v, [b, 1, p, p]), &ad);
-        let loss = balanced_bce(model.forward(x), y, v, weights);
+        let logits = model.forward(x);
+        let mut loss = balanced_bce(logits.clone(), y.clone(), v.clone(), weights);
+        if config.dice_weight > 0.0 {
+            loss = loss + soft_dice(logits, y, v).mul_scalar(config.dice_weight);
+        }
         let loss_value = loss
             .clone()
             .into_data()
