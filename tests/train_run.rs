@@ -1,5 +1,6 @@
 //! `wmh train` end to end on a generated case: a time limit stops the run early with
-//! weights, log and checkpoint written, and `--resume` carries on to the full step count.
+//! weights, log and checkpoint written, `--resume` carries on to the full step count, and
+//! a fresh start replaces the log.
 
 mod common;
 
@@ -87,6 +88,11 @@ fn a_time_limit_stops_with_weights_and_resume_finishes_the_run() {
     assert!(second.status.success(), "{second:?}");
     assert!(String::from_utf8_lossy(&second.stderr).contains("resuming at step 1"));
     assert_eq!(logged_steps(&out), vec![1, 3]);
+
+    // Starting afresh in the same folder replaces the log rather than appending to it.
+    let fresh = train(&data, &out, &["--steps", "2"]);
+    assert!(fresh.status.success(), "{fresh:?}");
+    assert_eq!(logged_steps(&out), vec![2]);
 }
 
 /// The beta a run reports on stderr.

@@ -164,6 +164,23 @@ struct State {
     seconds: f64,
 }
 
+/// The first line of `log.csv`.
+const LOG_HEADER: &str = "step,seconds,loss,val_dice,val_f1,slices_per_s";
+
+/// The data rows of a `log.csv` text (header dropped) whose step is at most `step`, each
+/// ending in a newline.
+fn log_up_to(text: &str, step: usize) -> String {
+    text.lines()
+        .filter(|l| {
+            l.split(',')
+                .next()
+                .and_then(|s| s.parse::<usize>().ok())
+                .is_some_and(|s| s <= step)
+        })
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
 /// Validation scores of one evaluation.
 #[derive(Debug, Clone, Copy)]
 pub struct Validation {
@@ -212,7 +229,8 @@ pub fn run(
         seconds: 0.0,
     };
     let ckpt = out.join("checkpoint");
-    if resume && ckpt.join("state.json").exists() {
+    let resumed = resume && ckpt.join("state.json").exists();
+    if resumed {
         model
             .load_from(&mut BurnpackStore::from_file(ckpt.join("model.bpk")))
             .map_err(|e| anyhow::anyhow!("checkpoint model: {e}"))?;
@@ -226,14 +244,14 @@ pub fn run(
         .lr_schedule
         .scheduler(config.lr, config.steps, state.step)?;
     let log_path = out.join("log.csv");
-    let new_log = !resume || !log_path.exists();
-    let mut log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&log_path)?;
-    if new_log {
-        writeln!(log, "step,seconds,loss,val_dice,val_f1,slices_per_s")?;
-    }
+    // A fresh start replaces an earlier run's log; a resume keeps the rows up to its
+    // checkpoint, since steps logged after it are trained (and logged) again.
+    let kept = match std::fs::read_to_string(&log_path) {
+        Ok(text) if resumed => log_up_to(&text, state.step),
+        _ => String::new(),
+    };
+    std::fs::write(&log_path, format!("{LOG_HEADER}\n{kept}"))?;
+    let mut log = std::fs::OpenOptions::new().append(true).open(&log_path)?;
     let sampling = Sampling {
         size: config.patch,
         context: config.unet.context,
@@ -458,6 +476,17 @@ mod tests {
     fn rates(schedule: LrSchedule, steps: usize, done: usize, n: usize) -> Vec<f64> {
         let mut s = schedule.scheduler(1e-3, steps, done).unwrap();
         (0..n).map(|_| s.step().base()).collect()
+    }
+
+    #[test]
+    fn a_resumed_log_keeps_only_the_rows_up_to_the_checkpoint() {
+        let text =
+            format!("{LOG_HEADER}\n250,1,0.5,0.1,0.1,9\n500,2,0.4,0.2,0.2,9\n750,3,0.3,0.3,0.3,9");
+        assert_eq!(
+            log_up_to(&text, 500),
+            "250,1,0.5,0.1,0.1,9\n500,2,0.4,0.2,0.2,9\n"
+        );
+        assert_eq!(log_up_to(&text, 0), "");
     }
 
     #[test]
