@@ -504,7 +504,7 @@ impl Inputs {
             brain_fallback_slices,
             brain_ml,
         };
-        seg.rethreshold(&self.reference, options.threshold);
+        seg.rethreshold(&self.reference, options.threshold, options.min_lesion_mm3);
         seg
     }
 }
@@ -678,16 +678,18 @@ pub struct Segmentation {
 pub const MIN_BRAIN_ML: f64 = 600.0;
 
 impl Segmentation {
-    /// Re-draws the mask, lesions and total volume at another threshold from the kept
-    /// probabilities, so a user can move the threshold without running the networks
-    /// again; `reference` is the FLAIR whose grid the probabilities are on.
-    pub fn rethreshold(&mut self, reference: &Volume, threshold: f32) {
+    /// Re-draws the mask, lesions and total volume at another threshold and minimum
+    /// lesion size from the kept probabilities, so a user can move either without
+    /// running the networks again; `reference` is the FLAIR whose grid the
+    /// probabilities are on.
+    pub fn rethreshold(&mut self, reference: &Volume, threshold: f32, min_lesion_mm3: f64) {
         self.mask = self
             .probability
             .iter()
             .map(|&p| u8::from(p >= threshold))
             .collect();
         self.threshold = threshold;
+        self.min_lesion_mm3 = min_lesion_mm3;
         let voxel_mm3 = reference.geometry.voxel_volume_mm3();
         drop_small_lesions(
             &mut self.mask,
@@ -953,7 +955,7 @@ mod tests {
                 moved.mask.iter().filter(|&&m| m > 0).count()
                     > direct.mask.iter().filter(|&&m| m > 0).count()
             );
-            moved.rethreshold(&inputs.reference, 0.9);
+            moved.rethreshold(&inputs.reference, 0.9, min_mm3);
             assert_eq!(moved.threshold, 0.9);
             assert_eq!(moved.mask, direct.mask);
             assert_eq!(moved.lesions.len(), direct.lesions.len());

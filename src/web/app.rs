@@ -378,10 +378,9 @@ fn Results(run: Rc<Run>) -> impl IntoView {
             if threshold == old.threshold && min_lesion_mm3 == old.min_lesion_mm3 {
                 return;
             }
-            let mut seg = run.seg.borrow_mut();
-            seg.min_lesion_mm3 = min_lesion_mm3;
-            seg.rethreshold(&run.inputs.reference, threshold);
-            drop(seg);
+            run.seg
+                .borrow_mut()
+                .rethreshold(&run.inputs.reference, threshold, min_lesion_mm3);
             let _ = Url::revoke_object_url(&old.mask_url);
             shown.set(run.shown(Some(&old.scene)));
             dragged.set(threshold);
