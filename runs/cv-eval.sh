@@ -10,6 +10,8 @@
 #   ENSEMBLE  run prefixes whose fold networks are averaged as one ensemble (e.g.
 #          "cv-w8 cv-w8-s2 cv-w8-s3", built with `wmh convert --add`); NAME then
 #          names only the output folder.
+#   SYMMETRIES  in-plane symmetries the WMH networks are averaged over (1, 2 or 8;
+#          default 1), passed to `wmh validate --symmetries`.
 #   WMH    the binary (default ./target/release/wmh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,7 +39,7 @@ for f in ${FOLDS:-a b c}; do
     cp "$run/last/wmh.json" "$run/last/wmh.safetensors" "$wm/wm.json" "$wm/wm.safetensors" "$w/"
   fi
   "${WMH:-./target/release/wmh}" validate --weights "$w" --threshold 0.5,0.8,0.9,0.95,0.98,0.99,0.995 \
-    --baseline-z 3 --json "$out/fold-$f.json" $(for c in $cases; do echo "$D/$c"; done) \
+    --baseline-z 3 --symmetries "${SYMMETRIES:-1}" --json "$out/fold-$f.json" $(for c in $cases; do echo "$D/$c"; done) \
     > "$out/fold-$f.md"
   rm -r "$w"
 done

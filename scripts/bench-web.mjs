@@ -2,13 +2,14 @@
 // headless Chromium, through the same file pickers a user clicks, and prints the app's
 // own stage timings. A benchmark, not a test; build the app first (scripts/build-web.sh).
 //
-// Usage: node scripts/bench-web.mjs FLAIR T1 [REPEATS]
+// Usage: node scripts/bench-web.mjs FLAIR T1 [REPEATS] [SYMMETRIES]
+// (SYMMETRIES: 1, 2 or 8, the app's "symmetries" choice; default 1)
 import path from "node:path";
 import { CPU_PATH, launchChromium, serveDist } from "../tests/e2e/serve.mjs";
 
-const [flair, t1, repeatsArg] = process.argv.slice(2);
+const [flair, t1, repeatsArg, symmetries] = process.argv.slice(2);
 if (!flair || !t1) {
-  console.error("usage: node scripts/bench-web.mjs FLAIR T1 [REPEATS]");
+  console.error("usage: node scripts/bench-web.mjs FLAIR T1 [REPEATS] [SYMMETRIES]");
   process.exit(2);
 }
 const repeats = Number(repeatsArg || 1);
@@ -22,6 +23,8 @@ try {
   await page.setInputFiles("[data-testid=flair-input]", path.resolve(flair));
   await page.setInputFiles("[data-testid=t1-input]", path.resolve(t1));
   await page.waitForFunction((n) => document.querySelector("[data-testid=t1-name]")?.textContent.includes(n), path.basename(t1));
+  await page.selectOption("[data-testid=symmetries]", symmetries || "1");
+  console.log(`symmetries: ${symmetries || "1"}`);
   for (let i = 0; i < repeats; i++) {
     const before = await page.$eval("[data-testid=timings]", (e) => e.textContent).catch(() => "");
     const t0 = Date.now();

@@ -1,25 +1,31 @@
 //! Same answer everywhere: the CPU (flex) and GPU (wgpu) backends give the same
-//! segmentation from the same weights. Without a GPU adapter (no Vulkan driver, not
+//! segmentation from the same weights, also with the WMH network averaged over the
+//! slice's 8 in-plane symmetries (flips and transposes on each backend). Without a GPU adapter (no Vulkan driver, not
 //! even lavapipe) the comparison is skipped with a message.
 
 mod common;
 
-use common::{assert_runs_agree, segment_phantom, tiny_weights};
+use common::{assert_runs_agree, segment_phantom_with, tiny_weights};
 
 #[test]
 fn cpu_and_gpu_backends_agree() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
     tiny_weights(d);
-    let mut runs = Vec::new();
-    for device in ["cpu", "gpu"] {
-        let (out, run) = segment_phantom(d, d, device, device);
-        let err = String::from_utf8_lossy(&out.stderr);
-        if device == "gpu" && err.contains("no usable GPU adapter") {
-            eprintln!("skipping: no GPU adapter here ({})", err.trim());
-            return;
+    for symmetries in ["1", "8"] {
+        let mut runs = Vec::new();
+        for device in ["cpu", "gpu"] {
+            let tag = format!("{device}-{symmetries}");
+            let extra = ["--symmetries", symmetries];
+            let (out, run) = segment_phantom_with(d, d, &tag, device, &extra);
+            let err = String::from_utf8_lossy(&out.stderr);
+            if device == "gpu" && err.contains("no usable GPU adapter") {
+                eprintln!("skipping: no GPU adapter here ({})", err.trim());
+                return;
+            }
+            runs.push(run.unwrap_or_else(|| panic!("{device}: {err}")));
         }
-        runs.push(run.unwrap_or_else(|| panic!("{device}: {err}")));
+        let what = format!("CPU vs GPU, {symmetries} symmetries");
+        assert_runs_agree(&runs[0], &runs[1], 1e-4, &what);
     }
-    assert_runs_agree(&runs[0], &runs[1], 1e-4, "CPU vs GPU");
 }

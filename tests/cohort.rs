@@ -4,7 +4,7 @@
 mod common;
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use common::{listing, phantom_files, tiny_weights, wmh};
 
@@ -37,6 +37,17 @@ fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
     }
     v.sort();
     v
+}
+
+/// The built-in example written into `dir/example`, and the shipped weights folder.
+fn example_and_shipped_weights(dir: &Path) -> (PathBuf, PathBuf) {
+    let case = dir.join("example");
+    assert!(
+        wmh(&["example", "--out", case.to_str().unwrap()])
+            .status
+            .success()
+    );
+    (case, Path::new(env!("CARGO_MANIFEST_DIR")).join("weights"))
 }
 
 #[test]
@@ -279,13 +290,7 @@ fn a_bad_plan_is_refused_before_anything_is_written() {
 fn the_minimum_lesion_size_reaches_the_mask_and_the_tables() {
     // The built-in example with the shipped networks has lesions of many sizes.
     let dir = tempfile::tempdir().unwrap();
-    let case = dir.path().join("example");
-    assert!(
-        wmh(&["example", "--out", case.to_str().unwrap()])
-            .status
-            .success()
-    );
-    let weights = Path::new(env!("CARGO_MANIFEST_DIR")).join("weights");
+    let (case, weights) = example_and_shipped_weights(dir.path());
     let run = |min: &str| {
         let out = dir.path().join(format!("out-{min}"));
         let o = wmh(&[
@@ -339,4 +344,82 @@ fn the_minimum_lesion_size_reaches_the_mask_and_the_tables() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("--min-lesion-mm3 must be"));
     assert!(!dir.path().join("m.nii.gz").exists());
+}
+
+#[test]
+fn symmetries_reach_the_mask_and_the_tables_and_other_counts_are_refused() {
+    // The shipped WMH networks on the built-in example's FLAIR (no T1, to keep it quick).
+    let dir = tempfile::tempdir().unwrap();
+    let (case, weights) = example_and_shipped_weights(dir.path());
+    let flair = case.join("flair.nii.gz");
+    let segment = |symmetries: &str| {
+        let mask = dir.path().join(format!("mask-{symmetries}.nii.gz"));
+        let o = wmh(&[
+            "segment",
+            "--flair",
+            flair.to_str().unwrap(),
+            "--output",
+            mask.to_str().unwrap(),
+            "--weights",
+            weights.to_str().unwrap(),
+            "--symmetries",
+            symmetries,
+            "--json",
+        ]);
+        (o, mask)
+    };
+    let (one, one_mask) = segment("1");
+    let (eight, eight_mask) = segment("8");
+    for o in [&one, &eight] {
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let json = |o: &std::process::Output| -> serde_json::Value {
+        serde_json::from_slice(&o.stdout).unwrap()
+    };
+    assert_eq!(json(&one)["symmetries"], 1);
+    assert_eq!(json(&eight)["symmetries"], 8);
+    let eight_bytes = std::fs::read(&eight_mask).unwrap();
+    assert_ne!(
+        std::fs::read(&one_mask).unwrap(),
+        eight_bytes,
+        "averaging over the symmetries changes the example's mask"
+    );
+
+    // A cohort averaged over 8 gives the same mask as `segment` and says so in its table.
+    std::fs::write(
+        dir.path().join("list.csv"),
+        format!("id,flair,t1\nex,{},\n", flair.display()),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let o = wmh(&[
+        "cohort",
+        "--manifest",
+        dir.path().join("list.csv").to_str().unwrap(),
+        "--out-dir",
+        out.to_str().unwrap(),
+        "--weights",
+        weights.to_str().unwrap(),
+        "--symmetries",
+        "8",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        std::fs::read(out.join("ex_wmh_mask.nii.gz")).unwrap(),
+        eight_bytes
+    );
+    let summary = read_csv(&out.join("summary.csv"));
+    assert_eq!(summary[0]["symmetries"], "8");
+    assert_eq!(
+        summary[0]["lesion_count"],
+        json(&eight)["lesion_count"].to_string()
+    );
+
+    // Any other count is refused before anything is written.
+    let (bad, bad_mask) = segment("4");
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("1 (as is), 2 (and its mirror image) or 8")
+    );
+    assert!(!bad_mask.exists());
 }

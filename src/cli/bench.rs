@@ -10,7 +10,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Ensemble, UNetConfig};
+use crate::model::{Ensemble, Symmetries, UNetConfig};
 use crate::phantom;
 use crate::pipeline::{self, Inputs, Network, NetworkSpec, Networks, Options, Task};
 use crate::volume::Affine;
@@ -31,6 +31,9 @@ pub struct Args {
     /// ensemble's count is `members` in `weights/wmh.json`.
     #[arg(long, default_value_t = 1)]
     members: usize,
+    /// In-plane symmetries the WMH networks are averaged over: 1, 2 or 8 (as `segment`).
+    #[arg(long, default_value_t = Symmetries::One)]
+    symmetries: Symmetries,
     /// Backends to measure (a GPU backend without an adapter is reported and skipped).
     #[arg(long, value_enum, value_delimiter = ',', default_values_t = vec![Backend::Cpu, Backend::Gpu])]
     devices: Vec<Backend>,
@@ -61,6 +64,7 @@ struct Measurement {
     width: usize,
     wm_width: usize,
     members: usize,
+    symmetries: usize,
     slices: usize,
     seconds_per_volume: f64,
     peak_rss_mib: f64,
@@ -83,6 +87,7 @@ pub fn run(args: Args) -> Result<()> {
         let m = measure(
             (width, wm_width),
             args.members,
+            args.symmetries,
             backend,
             args.slices,
             args.repeats,
@@ -98,8 +103,8 @@ pub fn run(args: Args) -> Result<()> {
         args.slices
     );
     println!(
-        "{:<8} {:>6} {:>8} {:>9} {:>14} {:>14}",
-        "backend", "width", "members", "WM width", "s / volume", "peak RSS MiB"
+        "{:<8} {:>6} {:>8} {:>10} {:>9} {:>14} {:>14}",
+        "backend", "width", "members", "symmetries", "WM width", "s / volume", "peak RSS MiB"
     );
     for &backend in &args.devices {
         for &width in &args.widths {
@@ -110,6 +115,7 @@ pub fn run(args: Args) -> Result<()> {
                 .args(["--widths", &width.to_string()])
                 .args(["--wm-width", &args.wm_width.unwrap_or(width).to_string()])
                 .args(["--members", &args.members.to_string()])
+                .args(["--symmetries", &args.symmetries.to_string()])
                 .args(["--devices", &format!("{backend:?}").to_lowercase()])
                 .output()?;
             if !out.status.success() {
@@ -124,8 +130,14 @@ pub fn run(args: Args) -> Result<()> {
             }
             let m: Measurement = serde_json::from_slice(&out.stdout).context("child output")?;
             println!(
-                "{:<8} {:>6} {:>8} {:>9} {:>14.2} {:>14.0}",
-                m.backend, m.width, m.members, m.wm_width, m.seconds_per_volume, m.peak_rss_mib
+                "{:<8} {:>6} {:>8} {:>10} {:>9} {:>14.2} {:>14.0}",
+                m.backend,
+                m.width,
+                m.members,
+                m.symmetries,
+                m.wm_width,
+                m.seconds_per_volume,
+                m.peak_rss_mib
             );
             results.push(m);
         }
@@ -139,11 +151,12 @@ pub fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
-/// Times both networks, of base widths `(wmh, wm)` and `members` WMH networks, through
-/// the whole pipeline.
+/// Times both networks, of base widths `(wmh, wm)` and `members` WMH networks averaged
+/// over `symmetries`, through the whole pipeline.
 fn measure(
     (width, wm_width): (usize, usize),
     members: usize,
+    symmetries: Symmetries,
     backend: Backend,
     slices: usize,
     repeats: usize,
@@ -169,7 +182,10 @@ fn measure(
         wm: Some(net(Task::Wm, wm_width, 1)),
     };
     let case = volume(slices);
-    let options = Options::default();
+    let options = Options {
+        symmetries,
+        ..Options::default()
+    };
     // Preparation (resampling, brain extraction, normalisation) counts: a user waits for it.
     let once = || -> Result<()> {
         let inputs = Inputs::prepare(case.flair.clone(), Some(&case.t1), (1.0, 1.0))?;
@@ -186,6 +202,7 @@ fn measure(
         width,
         wm_width,
         members,
+        symmetries: symmetries.count(),
         slices,
         seconds_per_volume: start.elapsed().as_secs_f64() / repeats.max(1) as f64,
         peak_rss_mib: peak_rss_mib(),

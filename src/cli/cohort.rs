@@ -80,6 +80,8 @@ struct SummaryRow<'a> {
     threshold: Option<f32>,
     /// The smallest lesion kept.
     min_lesion_mm3: Option<f64>,
+    /// In-plane symmetries the WMH probabilities were averaged over.
+    symmetries: Option<usize>,
     lesion_count: Option<usize>,
     total_ml: Option<f64>,
     wm_filter: Option<bool>,
@@ -265,6 +267,7 @@ pub fn run(args: Args) -> Result<()> {
             status: if ok.is_some() { "ok" } else { "failed" },
             threshold: ok.map(|o| o.seg.threshold),
             min_lesion_mm3: ok.map(|o| o.seg.min_lesion_mm3),
+            symmetries: ok.map(|_| args.settings.symmetries.count()),
             lesion_count: ok.map(|o| o.seg.lesions.len()),
             total_ml: ok.map(|o| o.seg.total_ml),
             wm_filter: ok.map(|o| o.seg.wm_filtered),

@@ -8,6 +8,7 @@ use burn::prelude::Device;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
+use crate::model::Symmetries;
 use crate::pipeline::{self, Inputs, Lesion, Networks, Options, Segmentation, Stage};
 use crate::volume::OutputData;
 
@@ -56,6 +57,11 @@ pub struct Settings {
     /// Leave lesions smaller than this many mm³ out of the mask, count and volume.
     #[arg(long, default_value_t = 0.0)]
     pub min_lesion_mm3: f64,
+    /// Average the WMH networks over 1, 2 (and the mirror image) or 8 (all of the
+    /// square's) in-plane symmetries of each slice: 8 is steadier, and slower by as many
+    /// passes (see weights/MODEL_CARD.md).
+    #[arg(long, default_value_t = Symmetries::One)]
+    pub symmetries: Symmetries,
     /// Slices per network batch (1 is fastest on the CPU: the activations stay in cache).
     #[arg(long, default_value_t = 1)]
     pub batch: usize,
@@ -159,6 +165,7 @@ pub fn segment_case(
         threshold: settings.threshold.unwrap_or(networks.wmh.spec.threshold),
         wm_filter: t1.is_some() && !settings.no_wm_filter,
         min_lesion_mm3: settings.min_lesion_mm3,
+        symmetries: settings.symmetries,
         ..networks.options()
     };
     let seg = pipeline::run(
@@ -203,6 +210,8 @@ struct Summary {
     output: PathBuf,
     threshold: f32,
     min_lesion_mm3: f64,
+    /// In-plane symmetries the WMH probabilities were averaged over.
+    symmetries: usize,
     lesion_count: usize,
     total_ml: f64,
     wm_filter: bool,
@@ -263,6 +272,7 @@ pub fn run(args: Args) -> Result<()> {
         output: args.output,
         threshold: seg.threshold,
         min_lesion_mm3: seg.min_lesion_mm3,
+        symmetries: args.settings.symmetries.count(),
         lesion_count: seg.lesions.len(),
         total_ml: seg.total_ml,
         wm_filter: seg.wm_filtered,

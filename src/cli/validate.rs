@@ -7,6 +7,7 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::metrics::{self, Scores};
+use crate::model::Symmetries;
 use crate::pipeline::{self, Inputs, Options, Segmentation};
 
 use super::{Backend, files};
@@ -27,6 +28,9 @@ pub struct Args {
     /// Leave lesions smaller than this many mm³ out of every method's mask.
     #[arg(long, default_value_t = 0.0)]
     min_lesion_mm3: f64,
+    /// In-plane symmetries the WMH networks are averaged over: 1, 2 or 8 (as `segment`).
+    #[arg(long, default_value_t = Symmetries::One)]
+    symmetries: Symmetries,
     /// Baseline threshold: FLAIR z-score within the white-matter region.
     #[arg(long, default_value_t = 2.5)]
     baseline_z: f32,
@@ -44,6 +48,8 @@ struct Row {
     method: &'static str,
     /// The networks' probability threshold (the baseline's rows repeat the first).
     threshold: f32,
+    /// In-plane symmetries the WMH probabilities were averaged over.
+    symmetries: usize,
     scores: Scores,
 }
 
@@ -86,6 +92,7 @@ pub fn run(args: Args) -> Result<()> {
         let first = Options {
             threshold: thresholds[0],
             min_lesion_mm3: args.min_lesion_mm3,
+            symmetries: args.symmetries,
             ..networks.options()
         };
         let planes = pipeline::predict_all(&inputs, &networks, &device, &first, 1, &mut |_| {});
@@ -128,6 +135,7 @@ pub fn run(args: Args) -> Result<()> {
                 case: name.clone(),
                 method,
                 threshold,
+                symmetries: args.symmetries.count(),
                 scores: s,
             });
         }

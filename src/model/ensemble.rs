@@ -7,7 +7,7 @@
 use burn::prelude::*;
 use burn::tensor::activation::sigmoid;
 
-use super::UNet;
+use super::{Symmetries, UNet, averaged};
 
 /// Members whose sigmoid probabilities are averaged; one member is a plain network.
 #[derive(Module, Debug)]
@@ -37,6 +37,12 @@ impl Ensemble {
         let sum = rest.iter().fold(probs(first), |s, m| s + probs(m));
         // Dividing by 1 is exact, so a single network's output is unchanged.
         sum.div_scalar(self.members.len() as f64)
+    }
+
+    /// The mean probabilities over the slices' `symmetries` (see `Symmetries`);
+    /// [`Symmetries::One`] is [`Ensemble::probabilities`] exactly.
+    pub fn probabilities_over(&self, x: Tensor<4>, symmetries: Symmetries) -> Tensor<4> {
+        averaged(x, symmetries, |x| self.probabilities(x))
     }
 }
 

@@ -17,7 +17,7 @@ use burn_store::{HalfPrecisionAdapter, ModuleSnapshot, SafetensorsStore};
 use serde::{Deserialize, Serialize};
 
 use crate::metrics::label_26;
-use crate::model::{Ensemble, UNetConfig};
+use crate::model::{Ensemble, Symmetries, UNetConfig};
 use crate::volume::{self, Reorientation, Volume, dice, foreground_mask, index, resample};
 pub use preprocess::{Plane, SliceStack};
 
@@ -239,14 +239,18 @@ impl Network {
         })
     }
 
-    /// Probabilities for slices `zs`, one padded plane per slice (synchronous read-back).
+    /// Probabilities for slices `zs` averaged over `symmetries`, one padded plane per
+    /// slice (synchronous read-back).
     pub fn predict(
         &self,
         stack: &SliceStack,
         zs: std::ops::Range<usize>,
+        symmetries: Symmetries,
         device: &Device,
     ) -> Vec<Vec<f32>> {
-        predict(&self.model, self.spec.unet.context, stack, zs, device)
+        let x = input_tensor(stack, self.spec.unet.context, zs, device);
+        let probs = self.model.probabilities_over(x, symmetries);
+        split_planes(probs.into_data(), stack.plane)
     }
 }
 
@@ -305,11 +309,12 @@ impl Networks {
             wm_dilation_mm: (self.wm.as_ref())
                 .map_or(DEFAULT_WM_DILATION_MM, |n| n.spec.dilation_mm),
             min_lesion_mm3: 0.0,
+            symmetries: Symmetries::One,
         }
     }
 }
 
-/// Post-processing settings.
+/// Inference and post-processing settings.
 #[derive(Debug, Clone, Copy)]
 pub struct Options {
     /// Probability at or above which a voxel is lesion.
@@ -320,6 +325,9 @@ pub struct Options {
     pub wm_filter: bool,
     /// Lesions smaller than this (mm³) are left out of the mask; 0 keeps every lesion.
     pub min_lesion_mm3: f64,
+    /// In-plane symmetries the WMH network's probabilities are averaged over (each one
+    /// is a pass of every member; the WM network always runs once).
+    pub symmetries: Symmetries,
 }
 
 impl Default for Options {
@@ -329,6 +337,7 @@ impl Default for Options {
             wm_dilation_mm: DEFAULT_WM_DILATION_MM,
             wm_filter: true,
             min_lesion_mm3: 0.0,
+            symmetries: Symmetries::One,
         }
     }
 }
@@ -755,6 +764,7 @@ pub fn predict_all(
 ) -> Planes {
     let run_one = |net: &Network,
                    stack: &SliceStack,
+                   symmetries: Symmetries,
                    stage: fn(usize, usize) -> Stage,
                    progress: &mut dyn FnMut(Stage)| {
         let n = stack.slices();
@@ -762,15 +772,23 @@ pub fn predict_all(
         let mut z = 0;
         while z < n {
             let end = (z + batch.max(1)).min(n);
-            planes.extend(net.predict(stack, z..end, device));
+            planes.extend(net.predict(stack, z..end, symmetries, device));
             z = end;
             progress(stage(z, n));
         }
         planes
     };
-    let wmh = run_one(&networks.wmh, &inputs.flair, Stage::Wmh, progress);
+    let wmh = run_one(
+        &networks.wmh,
+        &inputs.flair,
+        options.symmetries,
+        Stage::Wmh,
+        progress,
+    );
     let wm = match (&networks.wm, &inputs.t1, options.wm_filter) {
-        (Some(net), Some(stack), true) => Some(run_one(net, stack, Stage::Wm, progress)),
+        (Some(net), Some(stack), true) => {
+            Some(run_one(net, stack, Symmetries::One, Stage::Wm, progress))
+        }
         _ => None,
     };
     Planes { wmh, wm }
@@ -922,6 +940,32 @@ mod tests {
             (0..16).map(|i| [0, 1, 4].contains(&i)).collect::<Vec<_>>()
         );
         assert_eq!(&out[16..], &brain[16..]);
+    }
+
+    #[test]
+    fn symmetries_average_the_wmh_network_only() {
+        let device = Device::flex();
+        let case = crate::phantom::example();
+        let inputs = Inputs::prepare(case.flair, Some(&case.t1), (1.0, 1.0)).unwrap();
+        let mut wm = tiny(2, &device);
+        wm.spec.task = Task::Wm;
+        let networks = Networks {
+            wmh: tiny(2, &device),
+            wm: Some(wm),
+        };
+        let planes = |symmetries| {
+            let options = Options {
+                symmetries,
+                ..Options::default()
+            };
+            predict_all(&inputs, &networks, &device, &options, 4, &mut |_| {})
+        };
+        let (one, eight) = (planes(Symmetries::One), planes(Symmetries::Eight));
+        assert_eq!(one.wm, eight.wm);
+        assert_eq!(one.wmh.len(), eight.wmh.len());
+        assert_ne!(one.wmh, eight.wmh);
+        // The average of probabilities is a probability.
+        assert!(eight.wmh.iter().flatten().all(|p| (0.0..=1.0).contains(p)));
     }
 
     #[test]

@@ -8,10 +8,11 @@ use std::rc::Rc;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{HtmlInputElement, Url};
+use web_sys::{HtmlInputElement, HtmlSelectElement, Url};
 
 use super::engine::{Backend, Engine, Timings, yield_now};
 use super::viewer::Viewer;
+use crate::model::Symmetries;
 use crate::phantom;
 use crate::pipeline::{Inputs, Lesion, Segmentation};
 use crate::render::Scene;
@@ -50,6 +51,8 @@ pub struct Run {
     seg: RefCell<Segmentation>,
     /// The networks' own threshold, which the reset button restores.
     default_threshold: f32,
+    /// The in-plane symmetries the WMH probabilities were averaged over.
+    symmetries: Symmetries,
     /// The filter, in words (`None` without a T1).
     filter: Option<String>,
     timings: Timings,
@@ -98,9 +101,12 @@ impl Run {
             .inputs
             .reference
             .encode_like(OutputData::U8(&seg.mask), true);
-        // A mask at another threshold than the networks', or without its smallest
-        // lesions, says so in its name.
+        // A mask averaged over symmetries, at another threshold than the networks', or
+        // without its smallest lesions, says so in its name.
         let mut suffix = String::new();
+        if self.symmetries != Symmetries::One {
+            suffix += &format!("_sym{}", self.symmetries);
+        }
         if seg.threshold != self.default_threshold {
             suffix += &format!("_t{:.3}", seg.threshold);
         }
@@ -176,6 +182,7 @@ pub fn App() -> impl IntoView {
     let stage = RwSignal::new((String::new(), 0.0f64));
     let outcome: RwSignal<Option<Rc<Run>>, LocalStorage> = RwSignal::new_local(None);
     let run_example = RwSignal::new(false);
+    let symmetries = RwSignal::new(Symmetries::One);
 
     let load_example = move || {
         let case = phantom::example();
@@ -208,6 +215,7 @@ pub fn App() -> impl IntoView {
             return;
         };
         let t = t1.get_untracked();
+        let sym = symmetries.get_untracked();
         busy.set(true);
         error.set(String::new());
         spawn_local(async move {
@@ -216,7 +224,7 @@ pub fn App() -> impl IntoView {
                 let fv = f.volume()?;
                 let tv = t.as_ref().map(Source::volume).transpose()?;
                 let progress = |name: &'static str, p: f64| stage.set((name.to_string(), p));
-                let (inputs, seg, timings) = eng.segment(fv, tv, &progress).await?;
+                let (inputs, seg, timings) = eng.segment(fv, tv, sym, &progress).await?;
                 let base = f
                     .name()
                     .trim_end_matches(".gz")
@@ -227,6 +235,7 @@ pub fn App() -> impl IntoView {
                     .encode_like(OutputData::F32(&seg.probability), true);
                 Ok::<_, String>(Rc::new(Run {
                     default_threshold: seg.threshold,
+                    symmetries: sym,
                     filter: seg.wm_filtered.then(|| seg.filter_description()),
                     inputs,
                     seg: RefCell::new(seg),
@@ -324,6 +333,17 @@ pub fn App() -> impl IntoView {
                     t1.set(f);
                 }>"Swap FLAIR/T1"</button>
                 <button data-testid="clear-t1" on:click=move |_| t1.set(None)>"No T1"</button>
+                <label title="Average the WMH networks over the slice's in-plane symmetries: each one is another pass of the networks. All 8 gave the best cross-validated Dice (weights/MODEL_CARD.md); the WMH network's stage then takes 8 times as long.">"symmetries "
+                    <select data-testid="symmetries"
+                        on:change=move |ev| {
+                            let select: HtmlSelectElement = event_target(&ev);
+                            if let Ok(s) = select.value().parse() { symmetries.set(s) }
+                        }>
+                        <option value="1" selected>"1: as is (fastest)"</option>
+                        <option value="2">"2: and mirrored"</option>
+                        <option value="8">"8: all (steadiest, slowest)"</option>
+                    </select>
+                </label>
                 <button data-testid="run" disabled=move || busy.get() || engine.get().is_none()
                     on:click=move |_| run()>"Segment"</button>
                 <button data-testid="example" disabled=move || busy.get() || engine.get().is_none()
@@ -405,6 +425,10 @@ fn Results(run: Rc<Run>) -> impl IntoView {
     };
     let t = run.timings;
     let filter = run.filter.clone();
+    let symmetries_note = match run.symmetries {
+        Symmetries::One => String::new(),
+        s => format!(", averaged over {s} symmetries"),
+    };
     let rows = move || {
         shown
             .get()
@@ -427,7 +451,7 @@ fn Results(run: Rc<Run>) -> impl IntoView {
             <p data-testid="result">
                 {move || shown.with(|s| {
                     format!(
-                        "{} lesions, {:.2} mL total WMH{} at threshold {:.3}{}",
+                        "{} lesions, {:.2} mL total WMH{} at threshold {:.3}{}{}",
                         s.lesions.len(),
                         s.total_ml,
                         filter.as_ref().map_or_else(
@@ -439,7 +463,8 @@ fn Results(run: Rc<Run>) -> impl IntoView {
                             format!(", lesions from {} mm³", s.min_lesion_mm3)
                         } else {
                             String::new()
-                        }
+                        },
+                        symmetries_note,
                     )
                 })}
             </p>

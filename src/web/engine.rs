@@ -7,7 +7,8 @@ use burn::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
-use crate::pipeline::{self, Inputs, Network, Networks, Segmentation, SliceStack, Task};
+use crate::model::Symmetries;
+use crate::pipeline::{self, Inputs, Network, Networks, Options, Segmentation, SliceStack, Task};
 use crate::volume::Volume;
 
 /// Which compute path runs the networks.
@@ -183,6 +184,7 @@ impl Engine {
         &self,
         net: &Network,
         stack: &SliceStack,
+        symmetries: Symmetries,
         progress: &dyn Fn(f64),
     ) -> Result<Vec<Vec<f32>>, String> {
         let n = stack.slices();
@@ -194,7 +196,7 @@ impl Engine {
             let x = pipeline::input_tensor(stack, net.spec.unet.context, z..end, &self.device);
             let data = net
                 .model
-                .probabilities(x)
+                .probabilities_over(x, symmetries)
                 .into_data_async()
                 .await
                 .map_err(|e| format!("network read-back: {e:?}"))?;
@@ -206,11 +208,13 @@ impl Engine {
         Ok(planes)
     }
 
-    /// Segments a FLAIR (and optional T1), reporting progress per stage (0-1).
+    /// Segments a FLAIR (and optional T1) with the WMH networks averaged over
+    /// `symmetries`, reporting progress per stage (0-1).
     pub async fn segment(
         &self,
         flair: Volume,
         t1: Option<Volume>,
+        symmetries: Symmetries,
         progress: &dyn Fn(&'static str, f64),
     ) -> Result<(Inputs, Segmentation, Timings), String> {
         let mut t = Timings::default();
@@ -222,7 +226,7 @@ impl Engine {
         t.prepare = (now_ms() - start) / 1000.0;
         let s = now_ms();
         let wmh = self
-            .predict(&self.networks.wmh, &inputs.flair, &|p| {
+            .predict(&self.networks.wmh, &inputs.flair, symmetries, &|p| {
                 progress("WMH network", p)
             })
             .await?;
@@ -230,7 +234,7 @@ impl Engine {
         let s = now_ms();
         let wm = match (&self.networks.wm, &inputs.t1) {
             (Some(net), Some(stack)) => Some(
-                self.predict(net, stack, &|p| progress("WM network", p))
+                self.predict(net, stack, Symmetries::One, &|p| progress("WM network", p))
                     .await?,
             ),
             _ => None,
@@ -239,7 +243,11 @@ impl Engine {
         let s = now_ms();
         progress("Finishing", 1.0);
         yield_now().await;
-        let seg = inputs.finish(&wmh, wm.as_deref(), &self.networks.options());
+        let options = Options {
+            symmetries,
+            ..self.networks.options()
+        };
+        let seg = inputs.finish(&wmh, wm.as_deref(), &options);
         t.finish = (now_ms() - s) / 1000.0;
         Ok((inputs, seg, t))
     }

@@ -119,25 +119,39 @@ pub fn segment_phantom(
     tag: &str,
     device: &str,
 ) -> (Output, Option<PhantomRun>) {
+    segment_phantom_with(dir, weights, tag, device, &[])
+}
+
+/// [`segment_phantom`] with `extra` arguments for `wmh segment`.
+pub fn segment_phantom_with(
+    dir: &Path,
+    weights: &Path,
+    tag: &str,
+    device: &str,
+    extra: &[&str],
+) -> (Output, Option<PhantomRun>) {
     let (flair, t1) = phantom_files(dir);
     let path = |kind: &str| dir.join(format!("{kind}-{tag}.nii"));
-    let out = wmh(&[
+    let (m, p, w) = (path("m"), path("p"), path("w"));
+    let mut args = vec![
         "segment",
         "--flair",
         flair.to_str().unwrap(),
         "--t1",
         t1.to_str().unwrap(),
         "--output",
-        path("m").to_str().unwrap(),
+        m.to_str().unwrap(),
         "--probability",
-        path("p").to_str().unwrap(),
+        p.to_str().unwrap(),
         "--wm-mask",
-        path("w").to_str().unwrap(),
+        w.to_str().unwrap(),
         "--weights",
         weights.to_str().unwrap(),
         "--device",
         device,
-    ]);
+    ];
+    args.extend(extra);
+    let out = wmh(&args);
     let read = |kind: &str| {
         Volume::from_nifti_bytes(&std::fs::read(path(kind)).unwrap())
             .unwrap()

@@ -4,11 +4,14 @@
 // --enable-unsafe-webgpu) it: runs the built-in example; runs a real case from
 // ../shared/data when present; checks that the downloaded mask equals the CLI's on
 // the same inputs (Dice >= 0.999), also after the threshold or the minimum lesion
-// size is moved; feeds a bad file and checks the error and that the app keeps
+// size is moved, and with the networks averaged over the slice's symmetries (8 on the
+// CPU path; 2 on WebGPU, where SwiftShader would take about 10 minutes for 8); feeds a
+// bad file and checks the error and that the app keeps
 // working; and checks that not one request left the page's origin.
 //
 // Env: WMH_CLI_EXAMPLE_MASK, WMH_CLI_EXAMPLE_MASK_LOW (at --threshold 0.5),
 // WMH_CLI_EXAMPLE_MASK_MIN20 (at --min-lesion-mm3 20),
+// WMH_CLI_EXAMPLE_MASK_SYM2, WMH_CLI_EXAMPLE_MASK_SYM8 (at --symmetries 2 and 8),
 // WMH_CLI_REAL_MASK (masks made by `wmh segment`),
 // WMH_EXAMPLE_DIR (flair/t1 written by `wmh example`), WMH_REAL_CASE (a case folder),
 // WMH_SCREENSHOT_DIR (where screenshots go).
@@ -72,7 +75,7 @@ const check = (ok, what) => { console.log(`${ok ? "ok  " : "FAIL"} ${what}`); if
 const shots = process.env.WMH_SCREENSHOT_DIR || "target/screenshots";
 fs.mkdirSync(shots, { recursive: true });
 
-async function scenario(name, extraArgs, query, expectBackend, expectViewer) {
+async function scenario(name, extraArgs, query, expectBackend, expectViewer, symmetries) {
   const { browser, profile } = await launchChromium(extraArgs);
   const page = browser.pages()[0] || (await browser.newPage());
   const foreign = [];
@@ -173,6 +176,24 @@ async function scenario(name, extraArgs, query, expectBackend, expectViewer) {
   await page.waitForFunction((t) => document.querySelector("[data-testid=result]")?.textContent === t, text, { timeout: 60_000 });
   check(true, `${name}: minimum size 0 restores every lesion`);
 
+  // The WMH networks averaged over the slice's in-plane symmetries: the result says so,
+  // and the mask equals the CLI's --symmetries and says so in its name.
+  await page.selectOption("[data-testid=symmetries]", symmetries);
+  await page.click("[data-testid=example]");
+  await page.waitForFunction((n) => document.querySelector("[data-testid=result]")?.textContent.includes(`averaged over ${n} symmetries`), symmetries, { timeout: 600_000 });
+  const sym = await waitResult(`example, ${symmetries} symmetries`);
+  check(/\d+ lesions, [\d.]+ mL/.test(sym), `${name}: the ${symmetries}-symmetry run shows lesion count and volume`);
+  const [symDl] = await Promise.all([page.waitForEvent("download"), page.click("[data-testid=download-mask]")]);
+  check(symDl.suggestedFilename().includes(`_sym${symmetries}`), `${name}: the mask's file name says its symmetries (${symDl.suggestedFilename()})`);
+  const symMask = path.join(profile, `example-mask-sym${symmetries}.nii.gz`);
+  await symDl.saveAs(symMask);
+  const cliSym = process.env[`WMH_CLI_EXAMPLE_MASK_SYM${symmetries}`];
+  if (cliSym) {
+    const d = dice(voxels(symMask), voxels(cliSym));
+    check(d >= 0.999, `${name}: example mask over ${symmetries} symmetries equals the CLI's --symmetries ${symmetries} (Dice ${d.toFixed(5)})`);
+  }
+  await page.selectOption("[data-testid=symmetries]", "1");
+
   // 2. A bad file: a readable error, and the app keeps working.
   const bad = path.join(profile, "not-a-scan.nii");
   fs.writeFileSync(bad, "this is not a NIfTI file");
@@ -209,10 +230,10 @@ async function scenario(name, extraArgs, query, expectBackend, expectViewer) {
 
 try {
   // No WebGPU: networks on the CPU, viewer on WebGL2 (SwiftShader's GL in headless).
-  await scenario("cpu", CPU_PATH, "", "CPU", "WebGL2");
+  await scenario("cpu", CPU_PATH, "", "CPU", "WebGL2", "8");
   // WebGPU on SwiftShader; --use-vulkan=swiftshader lets a WebGPU canvas present
   // in headless mode (without it the compute works but the canvas stays blank).
-  await scenario("webgpu", ["--enable-unsafe-webgpu", "--enable-features=Vulkan", "--use-angle=swiftshader", "--use-vulkan=swiftshader"], "?backend=webgpu", "WebGPU", "WebGPU");
+  await scenario("webgpu", ["--enable-unsafe-webgpu", "--enable-features=Vulkan", "--use-angle=swiftshader", "--use-vulkan=swiftshader"], "?backend=webgpu", "WebGPU", "WebGPU", "2");
 } catch (e) {
   failures.push(String(e?.stack || e));
   console.log(e);
