@@ -415,6 +415,21 @@ fn symmetries_reach_the_mask_and_the_tables_and_other_counts_are_refused() {
         json(&eight)["lesion_count"].to_string()
     );
 
+    // Without --json the summary line says how the probabilities were averaged.
+    let text = wmh(&[
+        "segment",
+        "--flair",
+        flair.to_str().unwrap(),
+        "--output",
+        dir.path().join("mask-text.nii.gz").to_str().unwrap(),
+        "--weights",
+        weights.to_str().unwrap(),
+        "--symmetries",
+        "2",
+    ]);
+    assert!(text.status.success());
+    assert!(String::from_utf8_lossy(&text.stdout).contains("averaged over 2 symmetries"));
+
     // Any other count is refused before anything is written.
     let (bad, bad_mask) = segment("4");
     assert!(!bad.status.success());

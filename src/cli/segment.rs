@@ -286,11 +286,14 @@ pub fn run(args: Args) -> Result<()> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
+        let averaged = match summary.symmetries {
+            1 => String::new(),
+            n => format!(", averaged over {n} symmetries"),
+        };
         println!(
-            "{} lesions, {:.2} mL total WMH ({}), written to {} in {:.1} s",
+            "{} lesions, {:.2} mL total WMH ({filter}{averaged}), written to {} in {:.1} s",
             summary.lesion_count,
             summary.total_ml,
-            filter,
             summary.output.display(),
             summary.seconds
         );
