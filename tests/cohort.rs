@@ -352,9 +352,9 @@ fn symmetries_reach_the_mask_and_the_tables_and_other_counts_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let (case, weights) = example_and_shipped_weights(dir.path());
     let flair = case.join("flair.nii.gz");
-    let segment = |symmetries: &str| {
-        let mask = dir.path().join(format!("mask-{symmetries}.nii.gz"));
-        let o = wmh(&[
+    let segment_as = |symmetries: &str, json: bool| {
+        let mask = dir.path().join(format!("mask-{symmetries}-{json}.nii.gz"));
+        let mut args = vec![
             "segment",
             "--flair",
             flair.to_str().unwrap(),
@@ -364,10 +364,13 @@ fn symmetries_reach_the_mask_and_the_tables_and_other_counts_are_refused() {
             weights.to_str().unwrap(),
             "--symmetries",
             symmetries,
-            "--json",
-        ]);
-        (o, mask)
+        ];
+        if json {
+            args.push("--json");
+        }
+        (wmh(&args), mask)
     };
+    let segment = |symmetries: &str| segment_as(symmetries, true);
     let (one, one_mask) = segment("1");
     let (eight, eight_mask) = segment("8");
     for o in [&one, &eight] {
@@ -416,17 +419,7 @@ fn symmetries_reach_the_mask_and_the_tables_and_other_counts_are_refused() {
     );
 
     // Without --json the summary line says how the probabilities were averaged.
-    let text = wmh(&[
-        "segment",
-        "--flair",
-        flair.to_str().unwrap(),
-        "--output",
-        dir.path().join("mask-text.nii.gz").to_str().unwrap(),
-        "--weights",
-        weights.to_str().unwrap(),
-        "--symmetries",
-        "2",
-    ]);
+    let (text, _) = segment_as("2", false);
     assert!(text.status.success());
     assert!(String::from_utf8_lossy(&text.stdout).contains("averaged over 2 symmetries"));
 

@@ -248,9 +248,8 @@ impl Network {
         symmetries: Symmetries,
         device: &Device,
     ) -> Vec<Vec<f32>> {
-        let x = input_tensor(stack, self.spec.unet.context, zs, device);
-        let probs = self.model.probabilities_over(x, symmetries);
-        split_planes(probs.into_data(), stack.plane)
+        let context = self.spec.unet.context;
+        predict(&self.model, context, stack, zs, symmetries, device)
     }
 }
 
@@ -270,15 +269,17 @@ pub fn input_tensor(
     Tensor::from_data(TensorData::new(buf, shape), device)
 }
 
-/// Probabilities of `model` for slices `zs`, one padded plane per slice.
+/// Probabilities of `model` for slices `zs` averaged over `symmetries`, one padded
+/// plane per slice.
 pub fn predict(
     model: &Ensemble,
     context: usize,
     stack: &SliceStack,
     zs: std::ops::Range<usize>,
+    symmetries: Symmetries,
     device: &Device,
 ) -> Vec<Vec<f32>> {
-    let probs = model.probabilities(input_tensor(stack, context, zs, device));
+    let probs = model.probabilities_over(input_tensor(stack, context, zs, device), symmetries);
     split_planes(probs.into_data(), stack.plane)
 }
 

@@ -28,7 +28,9 @@ use rand::rngs::StdRng;
 use serde::{Deserialize, Serialize};
 
 use crate::metrics::{dice, lesion_recall_f1};
-use crate::model::{Ensemble, UNet, UNetConfig, balanced_bce, class_weights, soft_dice};
+use crate::model::{
+    Ensemble, Symmetries, UNet, UNetConfig, balanced_bce, class_weights, soft_dice,
+};
 use crate::pipeline::{self, Network, NetworkSpec, Task, preprocess};
 use data::{Case, Sampling};
 
@@ -444,6 +446,7 @@ pub fn validate(model: &UNet, context: usize, cases: &[Case], device: &Device) -
                 context,
                 &case.stack,
                 z0..(z0 + 4).min(n),
+                Symmetries::One,
                 device,
             ));
         }

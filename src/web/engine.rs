@@ -8,7 +8,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::model::Symmetries;
-use crate::pipeline::{self, Inputs, Network, Networks, Options, Segmentation, SliceStack, Task};
+use crate::pipeline::{self, Inputs, Network, Networks, Segmentation, SliceStack, Task};
 use crate::volume::Volume;
 
 /// Which compute path runs the networks.
@@ -243,11 +243,7 @@ impl Engine {
         let s = now_ms();
         progress("Finishing", 1.0);
         yield_now().await;
-        let options = Options {
-            symmetries,
-            ..self.networks.options()
-        };
-        let seg = inputs.finish(&wmh, wm.as_deref(), &options);
+        let seg = inputs.finish(&wmh, wm.as_deref(), &self.networks.options());
         t.finish = (now_ms() - s) / 1000.0;
         Ok((inputs, seg, t))
     }
