@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Scores the cross-validation folds of runs/cv-folds.sh on their held-out cases with
-# `wmh validate` (final checkpoint of each fold, a WM network, a threshold sweep),
+# `wmh validate` (final weights of each fold, a WM network, a threshold sweep),
 # writing runs/<NAME>/fold-<f>.json and runs/<NAME>/summary.md.
 #   WIDTH  base width of the folds (default 16)
 #   NAME   the folds' run prefix (default cv-w<WIDTH>): runs/<NAME>-a, -b, -c; for
@@ -10,6 +10,8 @@
 #   ENSEMBLE  run prefixes whose fold networks are averaged as one ensemble (e.g.
 #          "cv-w8 cv-w8-s2 cv-w8-s3", built with `wmh convert --add`); NAME then
 #          names only the output folder.
+#   CHECKPOINT  which export of each fold run is scored (default last; e.g. average
+#          for runs trained with --average-from).
 #   SYMMETRIES  in-plane symmetries the WMH networks are averaged over (1, 2 or 8;
 #          default 1), passed to `wmh validate --symmetries`.
 #   WMH    the binary (default ./target/release/wmh).
@@ -19,6 +21,7 @@ D=../shared/data/flair
 width=${WIDTH:-16}
 wm=${WM:-weights}
 name=${NAME:-cv-w$width}
+ck=${CHECKPOINT:-last}
 out=runs/$name
 mkdir -p "$out"
 for f in ${FOLDS:-a b c}; do
@@ -32,11 +35,11 @@ for f in ${FOLDS:-a b c}; do
   if [ -n "${ENSEMBLE:-}" ]; then
     set -- $ENSEMBLE
     first=runs/$1-$f; shift
-    add=$(for p in "$@"; do printf 'runs/%s-%s/last,' "$p" "$f"; done)
-    "${WMH:-./target/release/wmh}" convert --weights "$first/last" --add "${add%,}" --out "$w/ens" > /dev/null
+    add=$(for p in "$@"; do printf 'runs/%s-%s/%s,' "$p" "$f" "$ck"; done)
+    "${WMH:-./target/release/wmh}" convert --weights "$first/$ck" --add "${add%,}" --out "$w/ens" > /dev/null
     cp "$w/ens/wmh.json" "$w/ens/wmh.safetensors" "$wm/wm.json" "$wm/wm.safetensors" "$w/"
   else
-    cp "$run/last/wmh.json" "$run/last/wmh.safetensors" "$wm/wm.json" "$wm/wm.safetensors" "$w/"
+    cp "$run/$ck/wmh.json" "$run/$ck/wmh.safetensors" "$wm/wm.json" "$wm/wm.safetensors" "$w/"
   fi
   "${WMH:-./target/release/wmh}" validate --weights "$w" --threshold 0.5,0.8,0.9,0.95,0.98,0.99,0.995 \
     --baseline-z 3 --symmetries "${SYMMETRIES:-1}" --json "$out/fold-$f.json" $(for c in $cases; do echo "$D/$c"; done) \

@@ -1,6 +1,6 @@
 //! `wmh train` end to end on a generated case: a time limit stops the run early with
 //! weights, log and checkpoint written, `--resume` carries on to the full step count, and
-//! a fresh start replaces the log.
+//! a fresh start replaces the log; weight averaging exports its mean and survives a resume.
 
 mod common;
 
@@ -160,4 +160,57 @@ fn a_dice_weight_adds_the_soft_dice_term_to_the_same_first_step() {
     let (bce, both) = (run("0.0"), run("2.0"));
     let dice = (both - bce) / 2.0;
     assert!(dice > 0.3 && dice < 1.0, "BCE {bce}, with Dice {both}");
+}
+
+/// The "average of N networks" count a run reports on stderr.
+fn reported_average(stderr: &[u8]) -> usize {
+    let text = String::from_utf8_lossy(stderr);
+    let rest = text
+        .split("average of ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no average reported: {text}"));
+    rest.split(' ').next().unwrap().parse().unwrap()
+}
+
+#[test]
+fn weight_averaging_exports_the_mean_and_carries_it_across_a_resume() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = example_data(tmp.path());
+    let average = ["--average-from", "2", "--average-every", "2"];
+
+    // Steps 2, 4 and 6 join the average.
+    let whole = tmp.path().join("whole");
+    let done = train(&data, &whole, &[&average[..], &["--steps", "6"]].concat());
+    assert!(done.status.success(), "{done:?}");
+    assert_eq!(reported_average(&done.stderr), 3);
+    let config = std::fs::read_to_string(whole.join("config.json")).unwrap();
+    assert!(config.contains(r#""average_from": 2"#), "{config}");
+    let mean = std::fs::read(whole.join("average/wmh.safetensors")).unwrap();
+    let last = std::fs::read(whole.join("last/wmh.safetensors")).unwrap();
+    assert_eq!(mean.len(), last.len());
+    assert_ne!(
+        mean, last,
+        "the mean of three steps' weights is not the last one"
+    );
+    assert!(whole.join("average/wmh.json").is_file());
+
+    // Stopped after step 4 (two in the average) and resumed: the checkpointed mean
+    // continues rather than starting over.
+    let split = tmp.path().join("split");
+    let first = train(&data, &split, &[&average[..], &["--steps", "4"]].concat());
+    assert!(first.status.success(), "{first:?}");
+    assert_eq!(reported_average(&first.stderr), 2);
+    let second = train(
+        &data,
+        &split,
+        &[&average[..], &["--steps", "6", "--resume"]].concat(),
+    );
+    assert!(second.status.success(), "{second:?}");
+    assert_eq!(reported_average(&second.stderr), 3);
+
+    // Without the option there is no average.
+    let plain = tmp.path().join("plain");
+    let done = train(&data, &plain, &["--steps", "2"]);
+    assert!(done.status.success(), "{done:?}");
+    assert!(!plain.join("average").exists());
 }

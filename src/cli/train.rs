@@ -97,6 +97,13 @@ pub struct Args {
     /// BCE; 0 trains on the BCE alone.
     #[arg(long, default_value_t = 0.0)]
     dice_weight: f64,
+    /// Also average the weights from this step on, every --average-every steps
+    /// (stochastic weight averaging), and export the mean as `average/`.
+    #[arg(long)]
+    average_from: Option<usize>,
+    /// Steps between the networks added to the average.
+    #[arg(long, default_value_t = 50)]
+    average_every: usize,
     /// Continue from the run folder's last checkpoint.
     #[arg(long)]
     resume: bool,
@@ -169,6 +176,8 @@ pub fn run(args: Args) -> Result<()> {
         synthetic_fraction: args.synthetic_fraction.clamp(0.0, 1.0),
         balance: args.balance,
         dice_weight: args.dice_weight.max(0.0),
+        average_from: args.average_from,
+        average_every: args.average_every.max(1),
     };
     let device = args.device.device()?;
     let time_limit = args.time_limit.map(std::time::Duration::from_secs);

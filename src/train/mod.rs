@@ -4,9 +4,11 @@
 //! A run lives in one folder: `config.json` (the settings), `log.csv` (one row per
 //! logged step), `curves.png` (loss and validation curves, redrawn at each validation),
 //! `checkpoint/` (model with parameter ids, optimizer state, step) and,
-//! at the end, `<task>.json` + `<task>.safetensors`, the files `wmh segment` loads.
+//! at the end, `<task>.json` + `<task>.safetensors`, the files `wmh segment` loads
+//! (`last/`, `best/`, and `average/` when the weights are averaged along the run).
 
 pub mod augment;
+pub mod average;
 pub mod curves;
 pub mod data;
 pub mod head;
@@ -32,6 +34,7 @@ use crate::model::{
     Ensemble, Symmetries, UNet, UNetConfig, balanced_bce, class_weights, soft_dice,
 };
 use crate::pipeline::{self, Network, NetworkSpec, Task, preprocess};
+use average::WeightAverage;
 use data::{Case, Sampling};
 
 /// Everything that defines a training run; saved as `config.json` in the run folder.
@@ -88,6 +91,17 @@ pub struct TrainConfig {
     /// before it existed).
     #[serde(default)]
     pub dice_weight: f64,
+    /// Average the weights from this step on (stochastic weight averaging), exported as
+    /// `average/`; none: no averaging, as before it existed.
+    #[serde(default)]
+    pub average_from: Option<usize>,
+    /// Add the weights to the average every this many steps.
+    #[serde(default = "default_average_every")]
+    pub average_every: usize,
+}
+
+fn default_average_every() -> usize {
+    50
 }
 
 fn default_positive_fraction() -> f64 {
@@ -109,6 +123,9 @@ pub enum Balance {
     /// included), so positives and negatives carry equal total weight in expectation.
     Patches,
 }
+
+/// Patches per batch when the averaged weights' batch-norm statistics are re-measured.
+const RECALIBRATION_BATCH: usize = 32;
 
 /// Patches drawn to measure beta with `Balance::Patches`: enough for the fraction to be
 /// stable to a few per cent, quick next to a run.
@@ -164,6 +181,9 @@ struct State {
     step: usize,
     best_dice: f64,
     seconds: f64,
+    /// Networks in the weight average (`checkpoint/average.bpk`).
+    #[serde(default)]
+    averaged: usize,
 }
 
 /// The first line of `log.csv`.
@@ -229,6 +249,7 @@ pub fn run(
         step: 0,
         best_dice: -1.0,
         seconds: 0.0,
+        averaged: 0,
     };
     let ckpt = out.join("checkpoint");
     let resumed = resume && ckpt.join("state.json").exists();
@@ -242,6 +263,14 @@ pub fn run(
         state = serde_json::from_str(&std::fs::read_to_string(ckpt.join("state.json"))?)?;
         eprintln!("resuming at step {}", state.step);
     }
+    let mut average = if resumed && state.averaged > 0 {
+        let mut mean: UNet = config.unet.init(device);
+        mean.load_from(&mut BurnpackStore::from_file(ckpt.join("average.bpk")))
+            .map_err(|e| anyhow::anyhow!("checkpoint average: {e}"))?;
+        Some(WeightAverage::restore(mean, state.averaged))
+    } else {
+        None
+    };
     let mut learning_rate = config
         .lr_schedule
         .scheduler(config.lr, config.steps, state.step)?;
@@ -295,7 +324,8 @@ pub fn run(
         weights.0,
         weights.1
     );
-    // Re-seeding from the step makes a resumed run draw what an uninterrupted one would have.
+    // Seeded from the step, so resuming from the same checkpoint always draws the same
+    // patches; they are not the draws an uninterrupted run makes after that step.
     let mut rng = StdRng::seed_from_u64(
         config.seed ^ (state.step as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15),
     );
@@ -342,6 +372,15 @@ pub fn run(
         let grads = GradientsParams::from_grads(loss.backward(), &model);
         model = optim.step(learning_rate.step(), model, grads);
         state.step += 1;
+        if config.average_from.is_some_and(|from| {
+            state.step >= from && (state.step - from).is_multiple_of(config.average_every)
+        }) {
+            match average.as_mut() {
+                Some(a) => a.add(&model),
+                None => average = Some(WeightAverage::new(&model)),
+            }
+            state.averaged = average.as_ref().map_or(0, WeightAverage::count);
+        }
         window_steps += 1;
         loss_sum += f64::from(loss_value);
         loss_n += 1;
@@ -392,6 +431,13 @@ pub fn run(
             optim
                 .save(ckpt.join("optim.bin"))
                 .map_err(|e| anyhow::anyhow!("checkpoint optimizer: {e:?}"))?;
+            if let Some(a) = &average {
+                a.mean()
+                    .save_into(
+                        &mut BurnpackStore::from_file(ckpt.join("average.bpk")).overwrite(true),
+                    )
+                    .map_err(|e| anyhow::anyhow!("checkpoint average: {e}"))?;
+            }
             std::fs::write(ckpt.join("state.json"), serde_json::to_string(&state)?)?;
             last_ckpt = Instant::now();
         }
@@ -402,6 +448,31 @@ pub fn run(
     }
     bar.finish();
     export(&model.valid(), config, &out.join("last"))?;
+    if let Some(a) = &average {
+        // Its own generator, so the run's draws do not depend on the recalibration.
+        let mut rng = StdRng::seed_from_u64(config.seed.wrapping_add(0x5ca1_ab1e));
+        let batches = (0..average::RECALIBRATION_BATCHES).map(|_| {
+            let mut x = Vec::with_capacity(RECALIBRATION_BATCH * channels * p * p);
+            for _ in 0..RECALIBRATION_BATCH {
+                let case = pick_case(&real, &synthetic, config.synthetic_fraction, &mut rng);
+                x.extend(data::draw(&train[case], &sampling, &mut rng).input);
+            }
+            Tensor::<4>::from_data(
+                TensorData::new(x, [RECALIBRATION_BATCH, channels, p, p]),
+                device,
+            )
+        });
+        let mean = average::recalibrate_batch_norm(a.mean(), batches, device);
+        let scores = validate(&mean, config.unet.context, &val, device);
+        eprintln!(
+            "average of {} networks from step {}: validation Dice {:.4}, lesion F1 {:.4}",
+            a.count(),
+            config.average_from.unwrap_or_default(),
+            scores.dice,
+            scores.f1
+        );
+        export(&mean, config, &out.join("average"))?;
+    }
     Ok(())
 }
 
