@@ -1,6 +1,7 @@
 //! `wmh train` end to end on a generated case: a time limit stops the run early with
 //! weights, log and checkpoint written, `--resume` carries on to the full step count, and
-//! a fresh start replaces the log; weight averaging exports its mean and survives a resume.
+//! a fresh start replaces the log, a resumed run ends where an uninterrupted one does,
+//! and weight averaging exports its mean and survives a resume.
 
 mod common;
 
@@ -213,4 +214,55 @@ fn weight_averaging_exports_the_mean_and_carries_it_across_a_resume() {
     let done = train(&data, &plain, &["--steps", "2"]);
     assert!(done.status.success(), "{done:?}");
     assert!(!plain.join("average").exists());
+}
+
+/// The probability map `segment` writes for `flair` with the WMH network in `weights`.
+fn probabilities(weights: &Path, flair: &Path, out: &Path) -> Vec<u8> {
+    let done = wmh(&[
+        "segment",
+        "--weights",
+        weights.to_str().unwrap(),
+        "--flair",
+        flair.to_str().unwrap(),
+        "--output",
+        out.join("mask.nii").to_str().unwrap(),
+        "--probability",
+        out.join("prob.nii").to_str().unwrap(),
+    ]);
+    assert!(done.status.success(), "{done:?}");
+    std::fs::read(out.join("prob.nii")).unwrap()
+}
+
+#[test]
+fn a_resumed_run_ends_with_the_weights_of_an_uninterrupted_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = example_data(tmp.path());
+    let flair = data.join("flair/example/flair.nii.gz");
+
+    let whole = tmp.path().join("whole");
+    let done = train(&data, &whole, &["--steps", "4"]);
+    assert!(done.status.success(), "{done:?}");
+
+    // Stopped after its first step, then resumed: the checkpoint holds the patch
+    // generator's position, so steps 2-4 draw the patches the whole run drew.
+    let split = tmp.path().join("split");
+    let first = train(&data, &split, &["--steps", "4", "--time-limit", "0"]);
+    assert!(first.status.success(), "{first:?}");
+    assert_eq!(logged_steps(&split), vec![1]);
+    let second = train(&data, &split, &["--steps", "4", "--resume"]);
+    assert!(second.status.success(), "{second:?}");
+    assert!(String::from_utf8_lossy(&second.stderr).contains("resuming at step 1"));
+
+    let a = probabilities(&whole.join("last"), &flair, &whole);
+    let b = probabilities(&split.join("last"), &flair, &split);
+    assert!(
+        a == b,
+        "the resumed run's network differs from the uninterrupted one's"
+    );
+
+    // A run with another seed gives other probabilities, so the comparison has teeth.
+    let other = tmp.path().join("other");
+    let done = train(&data, &other, &["--steps", "4", "--seed", "2"]);
+    assert!(done.status.success(), "{done:?}");
+    assert!(probabilities(&other.join("last"), &flair, &other) != a);
 }

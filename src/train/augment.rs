@@ -7,8 +7,8 @@
 //! apart the tissues are, as sequences and scanners do), a random affine intensity
 //! change, a smooth multiplicative bias field and Gaussian noise on the normalised image.
 
+use super::TrainRng;
 use rand::RngExt;
-use rand::rngs::StdRng;
 use rand_distr::{Distribution, StandardNormal};
 
 /// The seed's 8 in-plane rotation angles, in degrees.
@@ -136,8 +136,8 @@ impl Intensity {
 
     /// Applies one random draw to a `channels x size x size` patch (same draw for all
     /// channels, as neighbouring slices share a scanner).
-    pub fn apply(&self, patch: &mut [f32], size: usize, rng: &mut StdRng) {
-        let sym = |rng: &mut StdRng, m: f32| {
+    pub fn apply(&self, patch: &mut [f32], size: usize, rng: &mut TrainRng) {
+        let sym = |rng: &mut TrainRng, m: f32| {
             if m > 0.0 {
                 rng.random_range(-m..=m)
             } else {
@@ -276,7 +276,7 @@ mod tests {
         assert_eq!(s.contrast, 0.3);
         assert_eq!(s.noise, 0.16);
         assert_eq!(s.log_gamma, 0.4);
-        let mut rng = StdRng::seed_from_u64(3);
+        let mut rng = TrainRng::seed_from_u64(3);
         let mut p: Vec<f32> = (0..64).map(|i| (i as f32 / 8.0).sin()).collect();
         s.apply(&mut p, 8, &mut rng);
         assert!(p.iter().all(|v| v.is_finite()));
@@ -284,7 +284,7 @@ mod tests {
 
     #[test]
     fn no_intensity_augmentation_is_the_identity() {
-        let mut rng = StdRng::seed_from_u64(1);
+        let mut rng = TrainRng::seed_from_u64(1);
         let mut p = vec![0.5, -1.0, 2.0, 3.0];
         Intensity::NONE.apply(&mut p, 2, &mut rng);
         assert_eq!(p, vec![0.5, -1.0, 2.0, 3.0]);

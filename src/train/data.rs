@@ -272,7 +272,7 @@ pub struct Sampling {
 }
 
 /// Draws one augmented patch from `case`.
-pub fn draw(case: &Case, s: &Sampling, rng: &mut StdRng) -> Sample {
+pub fn draw(case: &Case, s: &Sampling, rng: &mut super::TrainRng) -> Sample {
     let use_positive = !case.positives.is_empty() && rng.random_bool(s.positive_fraction);
     let pool = if use_positive || case.foreground.is_empty() {
         &case.positives

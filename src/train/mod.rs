@@ -26,7 +26,6 @@ use burn::prelude::*;
 use burn_store::{BurnpackStore, ModuleSnapshot};
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::SeedableRng;
-use rand::rngs::StdRng;
 use serde::{Deserialize, Serialize};
 
 use crate::metrics::{dice, lesion_recall_f1};
@@ -165,7 +164,7 @@ impl LrSchedule {
 
 /// Index of the case a patch comes from: a simulated one with probability `fraction`
 /// (when there are both kinds), uniformly within the kind.
-fn pick_case(real: &[usize], synthetic: &[usize], fraction: f64, rng: &mut StdRng) -> usize {
+fn pick_case(real: &[usize], synthetic: &[usize], fraction: f64, rng: &mut TrainRng) -> usize {
     use rand::RngExt;
     let pool = if real.is_empty() || (!synthetic.is_empty() && rng.random_bool(fraction)) {
         synthetic
@@ -173,6 +172,26 @@ fn pick_case(real: &[usize], synthetic: &[usize], fraction: f64, rng: &mut StdRn
         real
     };
     pool[rng.random_range(0..pool.len())]
+}
+
+/// The generator of a run's patches: ChaCha12, the algorithm behind `StdRng` (so runs
+/// seeded before it was named draw the same), whose position can be checkpointed.
+pub type TrainRng = rand::rngs::ChaCha12Rng;
+
+/// The patch generator at a checkpoint's position, so a resumed run draws what an
+/// uninterrupted one would have. Checkpoints from before the position was saved resume
+/// with a generator seeded from the step: reproducible, but other draws.
+fn draws(seed: u64, state: &State) -> TrainRng {
+    match state.draws {
+        Some(word) => {
+            let mut rng = TrainRng::seed_from_u64(seed);
+            rng.set_word_pos(word);
+            rng
+        }
+        None => {
+            TrainRng::seed_from_u64(seed ^ (state.step as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15))
+        }
+    }
 }
 
 /// Progress stored with a checkpoint.
@@ -184,6 +203,27 @@ struct State {
     /// Networks in the weight average (`checkpoint/average.bpk`).
     #[serde(default)]
     averaged: usize,
+    /// Position of the patch generator (32-bit words drawn); none in older checkpoints.
+    #[serde(default, with = "word_pos")]
+    draws: Option<u128>,
+}
+
+/// A generator position as a decimal string: JSON numbers lose precision beyond 2^53.
+mod word_pos {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &Option<u128>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(w) => s.serialize_some(&w.to_string()),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u128>, D::Error> {
+        Option::<String>::deserialize(d)?
+            .map(|w| w.parse().map_err(serde::de::Error::custom))
+            .transpose()
+    }
 }
 
 /// The first line of `log.csv`.
@@ -250,6 +290,7 @@ pub fn run(
         best_dice: -1.0,
         seconds: 0.0,
         averaged: 0,
+        draws: None,
     };
     let ckpt = out.join("checkpoint");
     let resumed = resume && ckpt.join("state.json").exists();
@@ -304,7 +345,7 @@ pub fn run(
         Balance::Volumes => train.iter().map(Case::counts).collect(),
         Balance::Patches => {
             // Its own generator, so the run's draws do not depend on this measurement.
-            let mut rng = StdRng::seed_from_u64(config.seed.wrapping_add(0x0ba1_a0ce));
+            let mut rng = TrainRng::seed_from_u64(config.seed.wrapping_add(0x0ba1_a0ce));
             (0..BALANCE_PATCHES)
                 .map(|_| {
                     let case = pick_case(&real, &synthetic, config.synthetic_fraction, &mut rng);
@@ -324,11 +365,7 @@ pub fn run(
         weights.0,
         weights.1
     );
-    // Seeded from the step, so resuming from the same checkpoint always draws the same
-    // patches; they are not the draws an uninterrupted run makes after that step.
-    let mut rng = StdRng::seed_from_u64(
-        config.seed ^ (state.step as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15),
-    );
+    let mut rng = draws(config.seed, &state);
     let bar = ProgressBar::new(config.steps as u64).with_style(
         ProgressStyle::with_template(
             "{msg} [{bar:30}] {pos}/{len} steps, {elapsed} elapsed, eta {eta}",
@@ -438,6 +475,7 @@ pub fn run(
                     )
                     .map_err(|e| anyhow::anyhow!("checkpoint average: {e}"))?;
             }
+            state.draws = Some(rng.get_word_pos());
             std::fs::write(ckpt.join("state.json"), serde_json::to_string(&state)?)?;
             last_ckpt = Instant::now();
         }
@@ -450,7 +488,7 @@ pub fn run(
     export(&model.valid(), config, &out.join("last"))?;
     if let Some(a) = &average {
         // Its own generator, so the run's draws do not depend on the recalibration.
-        let mut rng = StdRng::seed_from_u64(config.seed.wrapping_add(0x5ca1_ab1e));
+        let mut rng = TrainRng::seed_from_u64(config.seed.wrapping_add(0x5ca1_ab1e));
         let batches = (0..average::RECALIBRATION_BATCHES).map(|_| {
             let mut x = Vec::with_capacity(RECALIBRATION_BATCH * channels * p * p);
             for _ in 0..RECALIBRATION_BATCH {
@@ -546,6 +584,43 @@ pub fn validate(model: &UNet, context: usize, cases: &[Case], device: &Device) -
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand::{Rng, RngExt};
+
+    #[test]
+    fn the_patch_generator_draws_what_std_rng_drew() {
+        // The committed runs were drawn with StdRng; the named type must reproduce them.
+        let mut named = TrainRng::seed_from_u64(7);
+        let mut std = rand::rngs::StdRng::seed_from_u64(7);
+        for _ in 0..100 {
+            assert_eq!(named.next_u64(), std.next_u64());
+        }
+    }
+
+    #[test]
+    fn a_checkpointed_generator_continues_where_it_stopped() {
+        let mut rng = TrainRng::seed_from_u64(3);
+        for _ in 0..37 {
+            rng.random_range(0..1000);
+        }
+        let state = State {
+            step: 5,
+            best_dice: 0.0,
+            seconds: 0.0,
+            averaged: 0,
+            draws: Some(rng.get_word_pos()),
+        };
+        // Through the JSON a checkpoint stores, as a resume reads it.
+        let state: State = serde_json::from_str(&serde_json::to_string(&state).unwrap()).unwrap();
+        let mut resumed = draws(3, &state);
+        let want: Vec<u32> = (0..50).map(|_| rng.random_range(0..1000)).collect();
+        let got: Vec<u32> = (0..50).map(|_| resumed.random_range(0..1000)).collect();
+        assert_eq!(got, want);
+        // An old checkpoint without the position still resumes, seeded from the step.
+        let old: State =
+            serde_json::from_str(r#"{"step":5,"best_dice":0.0,"seconds":0.0}"#).unwrap();
+        assert_eq!(old.draws, None);
+        assert_ne!(draws(3, &old).next_u64(), draws(3, &state).next_u64());
+    }
 
     fn rates(schedule: LrSchedule, steps: usize, done: usize, n: usize) -> Vec<f64> {
         let mut s = schedule.scheduler(1e-3, steps, done).unwrap();
