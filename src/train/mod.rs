@@ -174,6 +174,30 @@ fn pick_case(real: &[usize], synthetic: &[usize], fraction: f64, rng: &mut Train
     pool[rng.random_range(0..pool.len())]
 }
 
+/// `n` samples from `draw` as tensors on `device`: inputs `[n, channels, p, p]`, then
+/// targets and validity `[n, 1, p, p]`.
+fn batch(
+    mut draw: impl FnMut() -> data::Sample,
+    n: usize,
+    channels: usize,
+    p: usize,
+    device: &Device,
+) -> [Tensor<4>; 3] {
+    let mut x = Vec::with_capacity(n * channels * p * p);
+    let (mut y, mut v) = (Vec::new(), Vec::new());
+    for _ in 0..n {
+        let s = draw();
+        x.extend(s.input);
+        y.extend(s.target);
+        v.extend(s.valid);
+    }
+    [
+        Tensor::<4>::from_data(TensorData::new(x, [n, channels, p, p]), device),
+        Tensor::<4>::from_data(TensorData::new(y, [n, 1, p, p]), device),
+        Tensor::<4>::from_data(TensorData::new(v, [n, 1, p, p]), device),
+    ]
+}
+
 /// The generator of a run's patches: ChaCha12, the algorithm behind `StdRng` (so runs
 /// seeded before it was named draw the same), whose position can be checkpointed.
 pub type TrainRng = rand::rngs::ChaCha12Rng;
@@ -383,19 +407,11 @@ pub fn run(
     let channels = config.unet.in_channels();
     let p = config.patch;
     while state.step < config.steps {
-        let mut x = Vec::with_capacity(config.batch * channels * p * p);
-        let (mut y, mut v) = (Vec::new(), Vec::new());
-        for _ in 0..config.batch {
-            let case = &train[pick_case(&real, &synthetic, config.synthetic_fraction, &mut rng)];
-            let s = data::draw(case, &sampling, &mut rng);
-            x.extend(s.input);
-            y.extend(s.target);
-            v.extend(s.valid);
-        }
-        let b = config.batch;
-        let x = Tensor::<4>::from_data(TensorData::new(x, [b, channels, p, p]), &ad);
-        let y = Tensor::<4>::from_data(TensorData::new(y, [b, 1, p, p]), &ad);
-        let v = Tensor::<4>::from_data(TensorData::new(v, [b, 1, p, p]), &ad);
+        let draw = || {
+            let case = pick_case(&real, &synthetic, config.synthetic_fraction, &mut rng);
+            data::draw(&train[case], &sampling, &mut rng)
+        };
+        let [x, y, v] = batch(draw, config.batch, channels, p, &ad);
         let logits = model.forward(x);
         let mut loss = balanced_bce(logits.clone(), y.clone(), v.clone(), weights);
         if config.dice_weight > 0.0 {
@@ -490,15 +506,12 @@ pub fn run(
         // Its own generator, so the run's draws do not depend on the recalibration.
         let mut rng = TrainRng::seed_from_u64(config.seed.wrapping_add(0x5ca1_ab1e));
         let batches = (0..average::RECALIBRATION_BATCHES).map(|_| {
-            let mut x = Vec::with_capacity(RECALIBRATION_BATCH * channels * p * p);
-            for _ in 0..RECALIBRATION_BATCH {
+            let draw = || {
                 let case = pick_case(&real, &synthetic, config.synthetic_fraction, &mut rng);
-                x.extend(data::draw(&train[case], &sampling, &mut rng).input);
-            }
-            Tensor::<4>::from_data(
-                TensorData::new(x, [RECALIBRATION_BATCH, channels, p, p]),
-                device,
-            )
+                data::draw(&train[case], &sampling, &mut rng)
+            };
+            let [x, _, _] = batch(draw, RECALIBRATION_BATCH, channels, p, device);
+            x
         });
         let mean = average::recalibrate_batch_norm(a.mean(), batches, device);
         let scores = validate(&mean, config.unet.context, &val, device);
