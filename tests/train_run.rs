@@ -1,7 +1,8 @@
 //! `wmh train` end to end on a generated case: a time limit stops the run early with
 //! weights, log and checkpoint written, `--resume` carries on to the full step count, and
 //! a fresh start replaces the log, a resumed run ends where an uninterrupted one does,
-//! and weight averaging exports its mean and survives a resume.
+//! weight averaging exports its mean and survives a resume, and a network with
+//! concatenated shortcuts trains, exports and segments.
 
 mod common;
 
@@ -265,4 +266,26 @@ fn a_resumed_run_ends_with_the_weights_of_an_uninterrupted_one() {
     let done = train(&data, &other, &["--steps", "4", "--seed", "2"]);
     assert!(done.status.success(), "{done:?}");
     assert!(probabilities(&other.join("last"), &flair, &other) != a);
+}
+
+#[test]
+fn a_network_with_concatenated_shortcuts_trains_exports_and_segments() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = example_data(tmp.path());
+    let flair = data.join("flair/example/flair.nii.gz");
+
+    let concat = tmp.path().join("concat");
+    let done = train(&data, &concat, &["--steps", "2", "--shortcut", "concat"]);
+    assert!(done.status.success(), "{done:?}");
+    let spec: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(concat.join("last/wmh.json")).unwrap()).unwrap();
+    assert_eq!(spec["unet"]["shortcut"], "concat", "{spec}");
+
+    // The exported spec rebuilds the wider decoders, so its weights load and segment;
+    // the same seed with added shortcuts is another network.
+    let a = probabilities(&concat.join("last"), &flair, &concat);
+    let add = tmp.path().join("add");
+    let done = train(&data, &add, &["--steps", "2"]);
+    assert!(done.status.success(), "{done:?}");
+    assert!(probabilities(&add.join("last"), &flair, &add) != a);
 }

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 
-use crate::model::UNetConfig;
+use crate::model::{Shortcut, UNetConfig};
 use crate::pipeline::Task;
 use crate::train::{self, Balance, LrSchedule, TrainConfig};
 
@@ -17,6 +17,24 @@ pub enum TaskArg {
     Wmh,
     /// T1 to white matter, on `tissue/` and the MNI template.
     Wm,
+}
+
+/// How the U-Net's decoder merges its shortcuts.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ShortcutArg {
+    /// Element-wise sum, the seed's ("added").
+    Add,
+    /// Channel concatenation, the original U-Net's.
+    Concat,
+}
+
+impl From<ShortcutArg> for Shortcut {
+    fn from(arg: ShortcutArg) -> Self {
+        match arg {
+            ShortcutArg::Add => Shortcut::Add,
+            ShortcutArg::Concat => Shortcut::Concat,
+        }
+    }
 }
 
 /// Arguments of `wmh train`.
@@ -37,6 +55,9 @@ pub struct Args {
     /// Neighbouring slices on each side as extra channels.
     #[arg(long, default_value_t = 1)]
     context: usize,
+    /// How the decoder merges the encoder's shortcuts.
+    #[arg(long, value_enum, default_value_t = ShortcutArg::Add)]
+    shortcut: ShortcutArg,
     /// Optimiser steps.
     #[arg(long, default_value_t = 2000)]
     steps: usize,
@@ -157,7 +178,8 @@ pub fn run(args: Args) -> Result<()> {
         task,
         unet: UNetConfig::new()
             .with_base_width(args.width)
-            .with_context(args.context),
+            .with_context(args.context)
+            .with_shortcut(args.shortcut.into()),
         train_cases: args.train.unwrap_or(train_default),
         val_cases: args.val.unwrap_or(val_default),
         steps: args.steps,

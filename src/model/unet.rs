@@ -1,28 +1,75 @@
-//! The U-Net: encoder blocks, max-pooling, transposed-conv upsampling, additive
-//! shortcuts and a 1x1 output convolution.
+//! The U-Net: encoder blocks, max-pooling, transposed-conv upsampling, shortcuts
+//! (added, as the seed has it, or concatenated) and a 1x1 output convolution.
 
 use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d};
 use burn::prelude::*;
 use burn::tensor::activation::relu;
+use serde::{Deserialize, Serialize};
 
 /// Number of poolings; inputs must be divisible by `2^DEPTH` in-plane.
 pub const DEPTH: usize = 3;
 
+/// How a decoder level merges the upsampled features with the encoder's shortcut.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Shortcut {
+    /// Element-wise sum, as the seed says ("added"); the decoder keeps the level's width.
+    #[default]
+    Add,
+    /// Channel concatenation, as the original U-Net; the decoder's first convolution
+    /// takes twice the level's width.
+    Concat,
+}
+
 /// Settings that rebuild a network exactly; saved next to its weights.
-#[derive(Config, Debug, PartialEq)]
+///
+/// Plain serde rather than burn's `Config`, so that a field added later can default
+/// when a spec written before it is read.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct UNetConfig {
     /// Channels at the finest level; the levels have 1x, 2x, 4x and 8x this.
     /// The seed's is 64.
-    #[config(default = 32)]
     pub base_width: usize,
     /// Neighbouring slices on each side fed as extra channels (0 = plain 2-D).
-    #[config(default = 1)]
     pub context: usize,
+    /// How shortcuts are merged; specs written before the option read as `add`.
+    #[serde(default)]
+    pub shortcut: Shortcut,
+}
+
+impl Default for UNetConfig {
+    fn default() -> Self {
+        Self {
+            base_width: 32,
+            context: 1,
+            shortcut: Shortcut::Add,
+        }
+    }
 }
 
 impl UNetConfig {
+    /// The defaults: width 32, context 1, added shortcuts.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The same with `base_width` channels at the finest level.
+    pub fn with_base_width(self, base_width: usize) -> Self {
+        Self { base_width, ..self }
+    }
+
+    /// The same with `context` neighbouring slices on each side.
+    pub fn with_context(self, context: usize) -> Self {
+        Self { context, ..self }
+    }
+
+    /// The same with shortcuts merged by `shortcut`.
+    pub fn with_shortcut(self, shortcut: Shortcut) -> Self {
+        Self { shortcut, ..self }
+    }
+
     /// Input channels: the slice itself and `context` neighbours on each side.
     pub fn in_channels(&self) -> usize {
         2 * self.context + 1
@@ -45,7 +92,11 @@ impl UNetConfig {
                     .with_stride([2, 2])
                     .init(device),
             );
-            decoders.push(ConvBlock::new(widths[l], widths[l], device));
+            let c_in = match self.shortcut {
+                Shortcut::Add => widths[l],
+                Shortcut::Concat => 2 * widths[l],
+            };
+            decoders.push(ConvBlock::new(c_in, widths[l], device));
         }
         UNet {
             encoders,
@@ -53,6 +104,7 @@ impl UNetConfig {
             upsamplers,
             decoders,
             head: Conv2dConfig::new([widths[0], 1], [1, 1]).init(device),
+            shortcut: self.shortcut,
         }
     }
 }
@@ -97,6 +149,8 @@ pub struct UNet {
     upsamplers: Vec<ConvTranspose2d>,
     decoders: Vec<ConvBlock>,
     head: Conv2d,
+    #[module(skip)]
+    shortcut: Shortcut,
 }
 
 impl UNet {
@@ -113,7 +167,12 @@ impl UNet {
         }
         for (up, decoder) in self.upsamplers.iter().zip(&self.decoders) {
             let skip = skips.pop().expect("one shortcut per level");
-            x = decoder.forward(up.forward(x) + skip);
+            let x_up = up.forward(x);
+            let merged = match self.shortcut {
+                Shortcut::Add => x_up + skip,
+                Shortcut::Concat => Tensor::cat(vec![x_up, skip], 1),
+            };
+            x = decoder.forward(merged);
         }
         self.head.forward(x)
     }
@@ -132,6 +191,28 @@ mod tests {
             .init(&device);
         let x = Tensor::<4>::zeros([2, 3, 16, 24], &device);
         assert_eq!(net.forward(x).dims(), [2, 1, 16, 24]);
+    }
+
+    #[test]
+    fn concatenated_shortcuts_widen_the_decoders_and_keep_the_output_shape() {
+        let device = Device::flex();
+        let config = UNetConfig::new().with_base_width(4).with_context(0);
+        let add = config.init(&device);
+        let concat = config.clone().with_shortcut(Shortcut::Concat).init(&device);
+        let x = Tensor::<4>::ones([1, 1, 16, 16], &device);
+        assert_eq!(concat.forward(x).dims(), [1, 1, 16, 16]);
+        // Each decoder's first 3x3 convolution sees twice the level's channels: at
+        // widths 4, 8 and 16 that is 9 * (4 + 8 + 16) * (2 - 1) * width more weights.
+        let extra = 9 * (4 * 4 + 8 * 8 + 16 * 16);
+        assert_eq!(concat.num_params(), add.num_params() + extra);
+    }
+
+    #[test]
+    fn specs_without_a_shortcut_read_as_added() {
+        let old: UNetConfig = serde_json::from_str(r#"{"base_width":8,"context":1}"#).unwrap();
+        assert_eq!(old.shortcut, Shortcut::Add);
+        let json = serde_json::to_string(&old.clone().with_shortcut(Shortcut::Concat)).unwrap();
+        assert!(json.contains(r#""shortcut":"concat""#), "{json}");
     }
 
     #[test]
