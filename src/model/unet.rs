@@ -44,7 +44,7 @@ impl Default for UNetConfig {
         Self {
             base_width: 32,
             context: 1,
-            shortcut: Shortcut::Add,
+            shortcut: Shortcut::default(),
         }
     }
 }
@@ -198,11 +198,11 @@ mod tests {
         let device = Device::flex();
         let config = UNetConfig::new().with_base_width(4).with_context(0);
         let add = config.init(&device);
-        let concat = config.clone().with_shortcut(Shortcut::Concat).init(&device);
+        let concat = config.with_shortcut(Shortcut::Concat).init(&device);
         let x = Tensor::<4>::ones([1, 1, 16, 16], &device);
         assert_eq!(concat.forward(x).dims(), [1, 1, 16, 16]);
-        // Each decoder's first 3x3 convolution sees twice the level's channels: at
-        // widths 4, 8 and 16 that is 9 * (4 + 8 + 16) * (2 - 1) * width more weights.
+        // Each decoder's first 3x3 convolution takes the level's width w a second time
+        // as input: 9 * w * w more weights at each of the widths 4, 8 and 16.
         let extra = 9 * (4 * 4 + 8 * 8 + 16 * 16);
         assert_eq!(concat.num_params(), add.num_params() + extra);
     }
@@ -211,7 +211,7 @@ mod tests {
     fn specs_without_a_shortcut_read_as_added() {
         let old: UNetConfig = serde_json::from_str(r#"{"base_width":8,"context":1}"#).unwrap();
         assert_eq!(old.shortcut, Shortcut::Add);
-        let json = serde_json::to_string(&old.clone().with_shortcut(Shortcut::Concat)).unwrap();
+        let json = serde_json::to_string(&old.with_shortcut(Shortcut::Concat)).unwrap();
         assert!(json.contains(r#""shortcut":"concat""#), "{json}");
     }
 
