@@ -134,6 +134,12 @@ impl ConvBlock {
         }
     }
 
+    /// Sets how far one training-mode batch moves the batch-norm running statistics.
+    fn set_batch_norm_momentum(&mut self, momentum: f64) {
+        self.norm1.momentum = momentum;
+        self.norm2.momentum = momentum;
+    }
+
     /// `[n, c_in, h, w]` to `[n, c_out, h, w]`.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let x = relu(self.norm1.forward(self.conv1.forward(x)));
@@ -154,6 +160,16 @@ pub struct UNet {
 }
 
 impl UNet {
+    /// The same network with every batch norm's momentum set to `momentum`: the
+    /// weight the next training-mode batch's statistics get in the running ones
+    /// (burn's default is 0.1). Clones share the running statistics themselves.
+    pub fn with_batch_norm_momentum(mut self, momentum: f64) -> Self {
+        for block in self.encoders.iter_mut().chain(&mut self.decoders) {
+            block.set_batch_norm_momentum(momentum);
+        }
+        self
+    }
+
     /// `[n, in_channels, h, w]` (h and w divisible by 8) to logits `[n, 1, h, w]`.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let mut skips = Vec::with_capacity(DEPTH);
