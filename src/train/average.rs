@@ -190,6 +190,33 @@ mod tests {
     }
 
     #[test]
+    fn recalibration_on_two_batches_keeps_the_mean_of_their_statistics() {
+        let device = Device::flex();
+        let net = UNetConfig::new()
+            .with_base_width(2)
+            .with_context(0)
+            .init(&device);
+        let a = Tensor::<4>::random([4, 1, 32, 32], Distribution::Uniform(0.0, 1.0), &device);
+        let b = Tensor::<4>::random([4, 1, 32, 32], Distribution::Uniform(2.0, 5.0), &device);
+        // Training mode normalises every layer by the batch itself, so each batch's
+        // statistics do not depend on the running ones, and the first batch replaces
+        // those: the three runs need no fresh copies of the network.
+        let measured =
+            |batches: Vec<Tensor<4>>| floats(&recalibrate_batch_norm(&net, batches, &device));
+        let only_a = measured(vec![a.clone()]);
+        let only_b = measured(vec![b.clone()]);
+        let both = measured(vec![a, b]);
+        assert!(only_a.iter().zip(&only_b).any(|(x, y)| (x - y).abs() > 0.1));
+        for (i, ((x, y), got)) in only_a.iter().zip(&only_b).zip(&both).enumerate() {
+            let want = (x + y) / 2.0;
+            assert!(
+                (got - want).abs() < 1e-4 * want.abs().max(1.0),
+                "{i}: {got} vs {want}"
+            );
+        }
+    }
+
+    #[test]
     fn one_network_averages_to_itself_and_a_restored_mean_continues() {
         let device = Device::flex();
         let config = UNetConfig::new().with_base_width(2).with_context(0);
