@@ -240,20 +240,24 @@ pub fn run(args: Args) -> Result<()> {
     files::check_outputs(&job.outputs(), &job.inputs())?;
 
     let (device, networks) = args.settings.load(args.t1.is_some())?;
-    let networks_per_slice = if networks.wm.is_some() { 2 } else { 1 };
     let bar = ProgressBar::no_length().with_style(
         ProgressStyle::with_template("{msg:>12} [{bar:30}] {pos}/{len} slices, eta {eta}")
             .expect("valid template")
             .progress_chars("=> "),
     );
+    // One fill per network: the WMH network sees fewer slices than the WM one (only
+    // those the filter keeps), so a shared length would mislead.
     let outcome = segment_case(&job, &networks, &device, &args.settings, &mut |stage| {
-        let (name, done, n, offset) = match stage {
-            Stage::Wmh(done, n) => ("WMH network", done, n, 0),
-            Stage::Wm(done, n) => ("WM network", done, n, n),
+        let (name, done, n) = match stage {
+            Stage::Wm(done, n) => ("WM network", done, n),
+            Stage::Wmh(done, n) => ("WMH network", done, n),
         };
-        bar.set_length((n * networks_per_slice) as u64);
-        bar.set_message(name);
-        bar.set_position((offset + done) as u64);
+        if bar.message() != name {
+            bar.reset();
+            bar.set_message(name);
+        }
+        bar.set_length(n as u64);
+        bar.set_position(done as u64);
     });
     bar.finish_and_clear();
     let Outcome {

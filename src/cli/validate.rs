@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::metrics::{self, Scores};
 use crate::model::Symmetries;
-use crate::pipeline::{self, Inputs, Options, Segmentation};
+use crate::pipeline::{self, Coverage, Inputs, Options, Segmentation};
 
 use super::{Backend, files};
 
@@ -95,7 +95,15 @@ pub fn run(args: Args) -> Result<()> {
             symmetries: args.symmetries,
             ..networks.options()
         };
-        let planes = pipeline::predict_all(&inputs, &networks, &device, &first, 1, &mut |_| {});
+        let planes = pipeline::predict_all(
+            &inputs,
+            &networks,
+            &device,
+            &first,
+            Coverage::Every,
+            1,
+            &mut |_| {},
+        );
         let mut results: Vec<(&'static str, f32, Segmentation)> = vec![(
             METHODS[2],
             thresholds[0],

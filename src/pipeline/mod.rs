@@ -3,7 +3,8 @@
 //!
 //! 1. The T1 is resampled onto the FLAIR grid through both affines and checked for overlap.
 //! 2. Both are reoriented to RAS, normalised and cut into axial network planes.
-//! 3. The WMH network runs on FLAIR, the WM network on T1.
+//! 3. The WM network runs on T1, then the WMH network on FLAIR, only in the slices
+//!    where the WM filter keeps anything (see [`Coverage`]).
 //! 4. The WM region (holes filled, dilated, so dark-on-T1 lesions survive) filters the
 //!    WMH probabilities; a threshold gives the mask, mapped back to the stored grid.
 //!
@@ -451,6 +452,29 @@ impl Inputs {
         self.conclude(prob, region, options)
     }
 
+    /// Which canonical slices the WM network must see: those holding brain, since the
+    /// filter region is cut to the brain slice by slice (every slice without a brain).
+    pub fn wm_slices(&self) -> Vec<bool> {
+        match &self.brain {
+            Some(brain) => (brain.chunks(self.flair.dims[0] * self.flair.dims[1]))
+                .map(|slice| slice.contains(&true))
+                .collect(),
+            None => vec![true; self.flair.slices()],
+        }
+    }
+
+    /// Which canonical slices the WMH network must see: those where the filter region
+    /// keeps any voxel (every slice when there is no filter), since elsewhere the
+    /// filter zeroes the network's output anyway.
+    pub fn wmh_slices(&self, wm_planes: Option<&[Vec<f32>]>, options: &Options) -> Vec<bool> {
+        match self.region(wm_planes, options) {
+            Some((region, _)) => (region.chunks(self.flair.dims[0] * self.flair.dims[1]))
+                .map(|slice| slice.contains(&true))
+                .collect(),
+            None => vec![true; self.flair.slices()],
+        }
+    }
+
     /// The filter region (canonical grid) when a T1 was given and the filter is on, with
     /// the number of slices where the brain stood in for the WM region.
     fn region(
@@ -748,50 +772,110 @@ pub enum Stage {
 /// Per-slice network outputs (padded planes) of both networks.
 #[derive(Debug, Clone)]
 pub struct Planes {
-    /// WMH probabilities, one plane per canonical slice.
+    /// WMH probabilities, one plane per canonical slice (zero where the network did not
+    /// run, see [`Coverage`]).
     pub wmh: Vec<Vec<f32>>,
     /// WM probabilities, when a T1 and a WM network were given and the filter is on.
     pub wm: Option<Vec<Vec<f32>>>,
 }
 
-/// Runs both networks batch by batch (synchronously), reporting progress.
+/// Which slices the WMH network runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Coverage {
+    /// Only where the result can differ from zero: the WM network in slices holding
+    /// brain ([`Inputs::wm_slices`]), the WMH network where the WM filter keeps
+    /// anything ([`Inputs::wmh_slices`]). The result is the same, and slices above
+    /// and below the brain cost nothing.
+    Needed,
+    /// Every slice, for scoring the WMH network without the filter (and the WM
+    /// network's raw output).
+    Every,
+}
+
+/// The batches (at most `batch` slices, never across a skipped slice) that cover the
+/// slices marked in `needed`, in order.
+pub fn batches(needed: &[bool], batch: usize) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let mut z = 0;
+    while z < needed.len() {
+        if !needed[z] {
+            z += 1;
+            continue;
+        }
+        let mut end = z + 1;
+        while end < needed.len() && needed[end] && end - z < batch.max(1) {
+            end += 1;
+        }
+        out.push(z..end);
+        z = end;
+    }
+    out
+}
+
+/// Runs both networks batch by batch (synchronously), the WM network first so that the
+/// WMH network can skip what the filter removes (per `coverage`), reporting progress.
+/// Skipped slices get zero planes.
 pub fn predict_all(
     inputs: &Inputs,
     networks: &Networks,
     device: &Device,
     options: &Options,
+    coverage: Coverage,
     batch: usize,
     progress: &mut dyn FnMut(Stage),
 ) -> Planes {
     let run_one = |net: &Network,
                    stack: &SliceStack,
+                   needed: &[bool],
                    symmetries: Symmetries,
                    stage: fn(usize, usize) -> Stage,
                    progress: &mut dyn FnMut(Stage)| {
-        let n = stack.slices();
-        let mut planes = Vec::with_capacity(n);
-        let mut z = 0;
-        while z < n {
-            let end = (z + batch.max(1)).min(n);
-            planes.extend(net.predict(stack, z..end, symmetries, device));
-            z = end;
-            progress(stage(z, n));
+        let mut planes = vec![vec![0.0; stack.plane.px * stack.plane.py]; stack.slices()];
+        let todo = needed.iter().filter(|&&n| n).count();
+        let mut done = 0;
+        for zs in batches(needed, batch) {
+            done += zs.len();
+            let start = zs.start;
+            for (k, p) in net
+                .predict(stack, zs, symmetries, device)
+                .into_iter()
+                .enumerate()
+            {
+                planes[start + k] = p;
+            }
+            progress(stage(done, todo));
         }
         planes
+    };
+    let wm = match (&networks.wm, &inputs.t1, options.wm_filter) {
+        (Some(net), Some(stack), true) => {
+            let needed = match coverage {
+                Coverage::Needed => inputs.wm_slices(),
+                Coverage::Every => vec![true; stack.slices()],
+            };
+            Some(run_one(
+                net,
+                stack,
+                &needed,
+                Symmetries::One,
+                Stage::Wm,
+                progress,
+            ))
+        }
+        _ => None,
+    };
+    let needed = match coverage {
+        Coverage::Needed => inputs.wmh_slices(wm.as_deref(), options),
+        Coverage::Every => vec![true; inputs.flair.slices()],
     };
     let wmh = run_one(
         &networks.wmh,
         &inputs.flair,
+        &needed,
         options.symmetries,
         Stage::Wmh,
         progress,
     );
-    let wm = match (&networks.wm, &inputs.t1, options.wm_filter) {
-        (Some(net), Some(stack), true) => {
-            Some(run_one(net, stack, Symmetries::One, Stage::Wm, progress))
-        }
-        _ => None,
-    };
     Planes { wmh, wm }
 }
 
@@ -804,7 +888,15 @@ pub fn run(
     batch: usize,
     progress: &mut dyn FnMut(Stage),
 ) -> Segmentation {
-    let planes = predict_all(inputs, networks, device, options, batch, progress);
+    let planes = predict_all(
+        inputs,
+        networks,
+        device,
+        options,
+        Coverage::Needed,
+        batch,
+        progress,
+    );
     inputs.finish(&planes.wmh, planes.wm.as_deref(), options)
 }
 
@@ -961,7 +1053,15 @@ mod tests {
                 symmetries,
                 ..Options::default()
             };
-            predict_all(&inputs, &networks, &device, &options, 4, &mut |_| {})
+            predict_all(
+                &inputs,
+                &networks,
+                &device,
+                &options,
+                Coverage::Every,
+                4,
+                &mut |_| {},
+            )
         };
         let (one, eight) = (planes(Symmetries::One), planes(Symmetries::Eight));
         assert_eq!(one.wm, eight.wm);
@@ -969,6 +1069,84 @@ mod tests {
         assert_ne!(one.wmh, eight.wmh);
         // The average of probabilities is a probability.
         assert!(eight.wmh.iter().flatten().all(|p| (0.0..=1.0).contains(p)));
+    }
+
+    #[test]
+    fn batches_cover_the_needed_slices_without_crossing_a_gap() {
+        let needed = [
+            false, true, true, true, false, true, false, false, true, true,
+        ];
+        assert_eq!(batches(&needed, 2), vec![1..3, 3..4, 5..6, 8..10]);
+        assert_eq!(batches(&needed, 0), batches(&needed, 1));
+        assert_eq!(batches(&needed, 9), vec![1..4, 5..6, 8..10]);
+        assert!(batches(&[false; 3], 4).is_empty());
+    }
+
+    #[test]
+    fn skipping_slices_the_filter_empties_changes_no_output() {
+        let device = Device::flex();
+        // Thin slices over a taller field than the head, so some slices hold no brain.
+        let affine = [
+            [1.0, 0.0, 0.0, -32.0],
+            [0.0, 1.0, 0.0, -32.0],
+            [0.0, 0.0, 4.0, -100.0],
+        ];
+        let case = crate::phantom::generate([64, 64, 50], affine, 3);
+        let inputs = Inputs::prepare(case.flair, Some(&case.t1), (1.0, 1.0)).unwrap();
+        let mut wm = tiny(2, &device);
+        wm.spec.task = Task::Wm;
+        let networks = Networks {
+            wmh: tiny(8, &device),
+            wm: Some(wm),
+        };
+        let options = Options {
+            threshold: 0.3,
+            ..Options::default()
+        };
+        let planes = |coverage| {
+            predict_all(
+                &inputs,
+                &networks,
+                &device,
+                &options,
+                coverage,
+                3,
+                &mut |_| {},
+            )
+        };
+        let (every, needed) = (planes(Coverage::Every), planes(Coverage::Needed));
+        let brain = inputs.wm_slices();
+        assert!(brain.contains(&false) && brain.contains(&true), "{brain:?}");
+        let (every_wm, needed_wm) = (every.wm.as_ref().unwrap(), needed.wm.as_ref().unwrap());
+        for (z, &b) in brain.iter().enumerate() {
+            if b {
+                assert_eq!(every_wm[z], needed_wm[z], "slice {z}");
+            } else {
+                assert!(needed_wm[z].iter().all(|&p| p == 0.0), "slice {z}");
+            }
+        }
+        let kept = inputs.wmh_slices(every.wm.as_deref(), &options);
+        assert_eq!(kept, inputs.wmh_slices(needed.wm.as_deref(), &options));
+        assert!((kept.iter().zip(&brain)).all(|(&k, &b)| b || !k));
+        for (z, &k) in kept.iter().enumerate() {
+            if k {
+                assert_eq!(every.wmh[z], needed.wmh[z], "slice {z}");
+            } else {
+                assert!(needed.wmh[z].iter().all(|&p| p == 0.0), "slice {z}");
+                assert!(every.wmh[z].iter().any(|&p| p > 0.0), "slice {z}");
+            }
+        }
+        let a = inputs.finish(&every.wmh, every.wm.as_deref(), &options);
+        let b = inputs.finish(&needed.wmh, needed.wm.as_deref(), &options);
+        assert_eq!(a.probability, b.probability);
+        assert_eq!(a.mask, b.mask);
+        assert_eq!(a.wm_region, b.wm_region);
+        // Without the filter every slice is needed.
+        let off = Options {
+            wm_filter: false,
+            ..options
+        };
+        assert!(inputs.wmh_slices(None, &off).iter().all(|&k| k));
     }
 
     #[test]

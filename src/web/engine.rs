@@ -180,36 +180,45 @@ impl Engine {
         )
     }
 
+    /// Probability planes of `net` for the slices marked in `needed` (zero planes
+    /// elsewhere), yielding to the browser between batches.
     async fn predict(
         &self,
         net: &Network,
         stack: &SliceStack,
+        needed: &[bool],
         symmetries: Symmetries,
         progress: &dyn Fn(f64),
     ) -> Result<Vec<Vec<f32>>, String> {
-        let n = stack.slices();
-        let batch = 2;
-        let mut planes = Vec::with_capacity(n);
-        let mut z = 0;
-        while z < n {
-            let end = (z + batch).min(n);
-            let x = pipeline::input_tensor(stack, net.spec.unet.context, z..end, &self.device);
+        let mut planes = vec![vec![0.0; stack.plane.px * stack.plane.py]; stack.slices()];
+        let todo = needed.iter().filter(|&&n| n).count();
+        let mut done = 0;
+        for zs in pipeline::batches(needed, 2) {
+            let start = zs.start;
+            done += zs.len();
+            let x = pipeline::input_tensor(stack, net.spec.unet.context, zs, &self.device);
             let data = net
                 .model
                 .probabilities_over(x, symmetries)
                 .into_data_async()
                 .await
                 .map_err(|e| format!("network read-back: {e:?}"))?;
-            planes.extend(pipeline::split_planes(data, stack.plane));
-            z = end;
-            progress(z as f64 / n as f64);
+            for (k, p) in pipeline::split_planes(data, stack.plane)
+                .into_iter()
+                .enumerate()
+            {
+                planes[start + k] = p;
+            }
+            progress(done as f64 / todo as f64);
             yield_now().await;
         }
         Ok(planes)
     }
 
     /// Segments a FLAIR (and optional T1) with the WMH networks averaged over
-    /// `symmetries`, reporting progress per stage (0-1).
+    /// `symmetries`, reporting progress per stage (0-1). The WM network runs first, on
+    /// the slices holding brain, so the WMH network sees only the slices its filter
+    /// keeps.
     pub async fn segment(
         &self,
         flair: Volume,
@@ -223,27 +232,38 @@ impl Engine {
         yield_now().await;
         let inputs =
             Inputs::prepare(flair, t1.as_ref(), self.spacing()).map_err(|e| e.to_string())?;
+        let options = self.networks.options();
         t.prepare = (now_ms() - start) / 1000.0;
         let s = now_ms();
-        let wmh = self
-            .predict(&self.networks.wmh, &inputs.flair, symmetries, &|p| {
-                progress("WMH network", p)
-            })
-            .await?;
-        t.wmh = (now_ms() - s) / 1000.0;
-        let s = now_ms();
         let wm = match (&self.networks.wm, &inputs.t1) {
-            (Some(net), Some(stack)) => Some(
-                self.predict(net, stack, Symmetries::One, &|p| progress("WM network", p))
+            (Some(net), Some(stack)) => {
+                let brain = inputs.wm_slices();
+                Some(
+                    self.predict(net, stack, &brain, Symmetries::One, &|p| {
+                        progress("WM network", p)
+                    })
                     .await?,
-            ),
+                )
+            }
             _ => None,
         };
         t.wm = (now_ms() - s) / 1000.0;
         let s = now_ms();
+        let needed = inputs.wmh_slices(wm.as_deref(), &options);
+        let wmh = self
+            .predict(
+                &self.networks.wmh,
+                &inputs.flair,
+                &needed,
+                symmetries,
+                &|p| progress("WMH network", p),
+            )
+            .await?;
+        t.wmh = (now_ms() - s) / 1000.0;
+        let s = now_ms();
         progress("Finishing", 1.0);
         yield_now().await;
-        let seg = inputs.finish(&wmh, wm.as_deref(), &self.networks.options());
+        let seg = inputs.finish(&wmh, wm.as_deref(), &options);
         t.finish = (now_ms() - s) / 1000.0;
         Ok((inputs, seg, t))
     }
