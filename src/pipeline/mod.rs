@@ -456,9 +456,7 @@ impl Inputs {
     /// filter region is cut to the brain slice by slice (every slice without a brain).
     pub fn wm_slices(&self) -> Vec<bool> {
         match &self.brain {
-            Some(brain) => (brain.chunks(self.flair.dims[0] * self.flair.dims[1]))
-                .map(|slice| slice.contains(&true))
-                .collect(),
+            Some(brain) => occupied_slices(brain, self.flair.dims),
             None => vec![true; self.flair.slices()],
         }
     }
@@ -468,9 +466,7 @@ impl Inputs {
     /// filter zeroes the network's output anyway.
     pub fn wmh_slices(&self, wm_planes: Option<&[Vec<f32>]>, options: &Options) -> Vec<bool> {
         match self.region(wm_planes, options) {
-            Some((region, _)) => (region.chunks(self.flair.dims[0] * self.flair.dims[1]))
-                .map(|slice| slice.contains(&true))
-                .collect(),
+            Some((region, _)) => occupied_slices(&region, self.flair.dims),
             None => vec![true; self.flair.slices()],
         }
     }
@@ -541,6 +537,13 @@ impl Inputs {
         seg.rethreshold(&self.reference, options.threshold, options.min_lesion_mm3);
         seg
     }
+}
+
+/// Whether each axial slice of a canonical mask holds any voxel.
+fn occupied_slices(mask: &[bool], dims: [usize; 3]) -> Vec<bool> {
+    (mask.chunks(dims[0] * dims[1]))
+        .map(|slice| slice.contains(&true))
+        .collect()
 }
 
 /// Fraction of the FLAIR head voxels whose centres fall inside the T1's field of view.
@@ -779,7 +782,7 @@ pub struct Planes {
     pub wm: Option<Vec<Vec<f32>>>,
 }
 
-/// Which slices the WMH network runs on.
+/// Which slices the networks run on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Coverage {
     /// Only where the result can differ from zero: the WM network in slices holding
@@ -919,6 +922,18 @@ mod tests {
         }
     }
 
+    /// A fresh WMH network of width 8 and WM network of width 2. Width 8, not 2, for
+    /// WMH: a fresh width-2 network is constant often enough (about one draw in
+    /// fifteen, every ReLU before the output dead) to be invariant to symmetries.
+    fn tiny_pair(device: &Device) -> Networks {
+        let mut wm = tiny(2, device);
+        wm.spec.task = Task::Wm;
+        Networks {
+            wmh: tiny(8, device),
+            wm: Some(wm),
+        }
+    }
+
     #[test]
     fn a_brain_too_small_to_be_whole_is_warned_about() {
         let seg = |wm_filtered, brain_fallback_slices, brain_ml| Segmentation {
@@ -1040,14 +1055,7 @@ mod tests {
         let device = Device::flex();
         let case = crate::phantom::example();
         let inputs = Inputs::prepare(case.flair, Some(&case.t1), (1.0, 1.0)).unwrap();
-        let mut wm = tiny(2, &device);
-        wm.spec.task = Task::Wm;
-        // Width 8, not 2: a fresh width-2 network is constant often enough (about one
-        // draw in fifteen, every ReLU before the output dead) to be invariant itself.
-        let networks = Networks {
-            wmh: tiny(8, &device),
-            wm: Some(wm),
-        };
+        let networks = tiny_pair(&device);
         let planes = |symmetries| {
             let options = Options {
                 symmetries,
@@ -1093,12 +1101,7 @@ mod tests {
         ];
         let case = crate::phantom::generate([64, 64, 50], affine, 3);
         let inputs = Inputs::prepare(case.flair, Some(&case.t1), (1.0, 1.0)).unwrap();
-        let mut wm = tiny(2, &device);
-        wm.spec.task = Task::Wm;
-        let networks = Networks {
-            wmh: tiny(8, &device),
-            wm: Some(wm),
-        };
+        let networks = tiny_pair(&device);
         let options = Options {
             threshold: 0.3,
             ..Options::default()
