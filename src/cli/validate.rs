@@ -107,7 +107,7 @@ pub fn run(args: Args) -> Result<()> {
         let mut results: Vec<(&'static str, f32, Segmentation)> = vec![(
             METHODS[2],
             thresholds[0],
-            inputs.baseline(planes.wm.as_deref(), args.baseline_z, &first),
+            inputs.baseline(planes.region.as_ref(), args.baseline_z, &first),
         )];
         for &threshold in &thresholds {
             let on = Options { threshold, ..first };
@@ -118,7 +118,7 @@ pub fn run(args: Args) -> Result<()> {
             results.push((
                 METHODS[0],
                 threshold,
-                inputs.finish(&planes.wmh, planes.wm.as_deref(), &on),
+                inputs.finish(&planes.wmh, planes.region.as_ref(), &on),
             ));
             results.push((
                 METHODS[1],

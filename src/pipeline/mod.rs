@@ -416,31 +416,25 @@ impl Inputs {
         })
     }
 
-    /// Turns per-slice probability planes into the final segmentation on the FLAIR grid.
+    /// Turns per-slice probability planes into the final segmentation on the FLAIR grid,
+    /// filtered by `region` (from [`Inputs::region`]; none keeps every voxel).
     pub fn finish(
         &self,
         wmh_planes: &[Vec<f32>],
-        wm_planes: Option<&[Vec<f32>]>,
+        region: Option<&Region>,
         options: &Options,
     ) -> Segmentation {
         let wmh = preprocess::assemble(wmh_planes, &self.flair.plane, self.flair.dims);
-        let region = self.region(wm_planes, options);
         self.conclude(wmh, region, options)
     }
 
     /// The comparison baseline: FLAIR voxels more than `z` robust standard deviations
     /// (median and MAD, so a large lesion load does not hide itself) above the median of
-    /// the white-matter region (the head, without a T1), inside that region.
-    pub fn baseline(
-        &self,
-        wm_planes: Option<&[Vec<f32>]>,
-        z: f32,
-        options: &Options,
-    ) -> Segmentation {
-        let region = self.region(wm_planes, options);
+    /// the white-matter region (the head, without a region), inside that region.
+    pub fn baseline(&self, region: Option<&Region>, z: f32, options: &Options) -> Segmentation {
         let flair = &self.flair.data;
-        let inside: Vec<bool> = match &region {
-            Some((r, _)) => r.clone(),
+        let inside: Vec<bool> = match region {
+            Some(r) => r.voxels.clone(),
             None => flair.iter().map(|&v| v > self.flair.fill + 0.5).collect(),
         };
         let normalised = preprocess::robust_zscore(flair, &inside);
@@ -461,23 +455,19 @@ impl Inputs {
         }
     }
 
-    /// Which canonical slices the WMH network must see: those where the filter region
-    /// keeps any voxel (every slice when there is no filter), since elsewhere the
-    /// filter zeroes the network's output anyway.
-    pub fn wmh_slices(&self, wm_planes: Option<&[Vec<f32>]>, options: &Options) -> Vec<bool> {
-        match self.region(wm_planes, options) {
-            Some((region, _)) => occupied_slices(&region, self.flair.dims),
+    /// Which canonical slices the WMH network must see: those where the filter `region`
+    /// keeps any voxel (every slice without a filter), since elsewhere the filter zeroes
+    /// the network's output anyway.
+    pub fn wmh_slices(&self, region: Option<&Region>) -> Vec<bool> {
+        match region {
+            Some(r) => occupied_slices(&r.voxels, self.flair.dims),
             None => vec![true; self.flair.slices()],
         }
     }
 
-    /// The filter region (canonical grid) when a T1 was given and the filter is on, with
-    /// the number of slices where the brain stood in for the WM region.
-    fn region(
-        &self,
-        wm_planes: Option<&[Vec<f32>]>,
-        options: &Options,
-    ) -> Option<(Vec<bool>, usize)> {
+    /// The filter region when a T1 was given, the WM network ran (`wm_planes`) and the
+    /// filter is on.
+    pub fn region(&self, wm_planes: Option<&[Vec<f32>]>, options: &Options) -> Option<Region> {
         match (wm_planes, &self.t1, options.wm_filter) {
             (Some(planes), Some(t1), true) => {
                 let wm = preprocess::assemble(planes, &t1.plane, self.flair.dims);
@@ -485,9 +475,13 @@ impl Inputs {
                     .reorient
                     .canonical_spacing(self.reference.geometry.voxel_sizes());
                 let region = wm_region(&wm, self.flair.dims, spacing, options.wm_dilation_mm);
-                Some(match &self.brain {
+                let (voxels, brain_fallback_slices) = match &self.brain {
                     Some(brain) => within_brain(&region, brain, self.flair.dims),
                     None => (region, 0),
+                };
+                Some(Region {
+                    voxels,
+                    brain_fallback_slices,
                 })
             }
             _ => None,
@@ -496,18 +490,12 @@ impl Inputs {
 
     /// Filters canonical probabilities by the region, maps them back to the stored grid,
     /// thresholds and lists lesions.
-    fn conclude(
-        &self,
-        wmh: Vec<f32>,
-        region: Option<(Vec<bool>, usize)>,
-        options: &Options,
-    ) -> Segmentation {
-        let brain_fallback_slices = region.as_ref().map_or(0, |r| r.1);
-        let region = region.map(|r| r.0);
-        let filtered: Vec<f32> = match &region {
+    fn conclude(&self, wmh: Vec<f32>, region: Option<&Region>, options: &Options) -> Segmentation {
+        let brain_fallback_slices = region.map_or(0, |r| r.brain_fallback_slices);
+        let filtered: Vec<f32> = match region {
             Some(r) => wmh
                 .iter()
-                .zip(r)
+                .zip(&r.voxels)
                 .map(|(&p, &inside)| if inside { p } else { 0.0 })
                 .collect(),
             None => wmh,
@@ -516,7 +504,7 @@ impl Inputs {
         let wm_filtered = region.is_some();
         let wm_region = region.map(|r| {
             self.reorient
-                .inverse(&r.iter().map(|&b| u8::from(b)).collect::<Vec<_>>())
+                .inverse(&r.voxels.iter().map(|&b| u8::from(b)).collect::<Vec<_>>())
         });
         let voxel_ml = self.reference.geometry.voxel_volume_mm3() / 1000.0;
         let brain_ml = (self.brain.as_ref())
@@ -772,7 +760,18 @@ pub enum Stage {
     Wm(usize, usize),
 }
 
-/// Per-slice network outputs (padded planes) of both networks.
+/// The white-matter filter's region on the canonical grid: the WM network's map,
+/// hole-filled, dilated and cut to the brain (see [`wm_region`], [`within_brain`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Region {
+    /// Canonical voxels the filter keeps.
+    pub voxels: Vec<bool>,
+    /// Axial slices where the brain stood in for a WM map that covered too little of it.
+    pub brain_fallback_slices: usize,
+}
+
+/// Per-slice network outputs (padded planes) of both networks, and the filter region
+/// the WM planes give.
 #[derive(Debug, Clone)]
 pub struct Planes {
     /// WMH probabilities, one plane per canonical slice (zero where the network did not
@@ -780,6 +779,8 @@ pub struct Planes {
     pub wmh: Vec<Vec<f32>>,
     /// WM probabilities, when a T1 and a WM network were given and the filter is on.
     pub wm: Option<Vec<Vec<f32>>>,
+    /// The filter region from `wm` ([`Inputs::region`]).
+    pub region: Option<Region>,
 }
 
 /// Which slices the networks run on.
@@ -867,8 +868,9 @@ pub fn predict_all(
         }
         _ => None,
     };
+    let region = inputs.region(wm.as_deref(), options);
     let needed = match coverage {
-        Coverage::Needed => inputs.wmh_slices(wm.as_deref(), options),
+        Coverage::Needed => inputs.wmh_slices(region.as_ref()),
         Coverage::Every => vec![true; inputs.flair.slices()],
     };
     let wmh = run_one(
@@ -879,7 +881,7 @@ pub fn predict_all(
         Stage::Wmh,
         progress,
     );
-    Planes { wmh, wm }
+    Planes { wmh, wm, region }
 }
 
 /// Runs both networks and finishes the segmentation.
@@ -900,7 +902,7 @@ pub fn run(
         batch,
         progress,
     );
-    inputs.finish(&planes.wmh, planes.wm.as_deref(), options)
+    inputs.finish(&planes.wmh, planes.region.as_ref(), options)
 }
 
 #[cfg(test)]
@@ -1128,8 +1130,8 @@ mod tests {
                 assert!(needed_wm[z].iter().all(|&p| p == 0.0), "slice {z}");
             }
         }
-        let kept = inputs.wmh_slices(every.wm.as_deref(), &options);
-        assert_eq!(kept, inputs.wmh_slices(needed.wm.as_deref(), &options));
+        assert_eq!(every.region, needed.region);
+        let kept = inputs.wmh_slices(every.region.as_ref());
         assert!((kept.iter().zip(&brain)).all(|(&k, &b)| b || !k));
         for (z, &k) in kept.iter().enumerate() {
             if k {
@@ -1139,8 +1141,8 @@ mod tests {
                 assert!(every.wmh[z].iter().any(|&p| p > 0.0), "slice {z}");
             }
         }
-        let a = inputs.finish(&every.wmh, every.wm.as_deref(), &options);
-        let b = inputs.finish(&needed.wmh, needed.wm.as_deref(), &options);
+        let a = inputs.finish(&every.wmh, every.region.as_ref(), &options);
+        let b = inputs.finish(&needed.wmh, needed.region.as_ref(), &options);
         assert_eq!(a.probability, b.probability);
         assert_eq!(a.mask, b.mask);
         assert_eq!(a.wm_region, b.wm_region);
@@ -1149,7 +1151,8 @@ mod tests {
             wm_filter: false,
             ..options
         };
-        assert!(inputs.wmh_slices(None, &off).iter().all(|&k| k));
+        assert!(inputs.region(every.wm.as_deref(), &off).is_none());
+        assert!(inputs.wmh_slices(None).iter().all(|&k| k));
     }
 
     #[test]
@@ -1174,7 +1177,7 @@ mod tests {
                 min_lesion_mm3,
                 ..Options::default()
             };
-            inputs.finish(&wmh, Some(&wm), &options)
+            inputs.finish(&wmh, inputs.region(Some(&wm), &options).as_ref(), &options)
         };
         for min_mm3 in [0.0, 50.0] {
             let mut moved = at(0.5, min_mm3);

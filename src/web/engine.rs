@@ -249,7 +249,8 @@ impl Engine {
         };
         t.wm = (now_ms() - s) / 1000.0;
         let s = now_ms();
-        let needed = inputs.wmh_slices(wm.as_deref(), &options);
+        let region = inputs.region(wm.as_deref(), &options);
+        let needed = inputs.wmh_slices(region.as_ref());
         let wmh = self
             .predict(
                 &self.networks.wmh,
@@ -263,7 +264,7 @@ impl Engine {
         let s = now_ms();
         progress("Finishing", 1.0);
         yield_now().await;
-        let seg = inputs.finish(&wmh, wm.as_deref(), &options);
+        let seg = inputs.finish(&wmh, region.as_ref(), &options);
         t.finish = (now_ms() - s) / 1000.0;
         Ok((inputs, seg, t))
     }
