@@ -107,6 +107,11 @@ pub struct Args {
     /// Probability that a WMH patch is centred on a lesion (the rest anywhere in the head).
     #[arg(long, default_value_t = 0.6)]
     positive_fraction: f64,
+    /// Probability that a WMH patch is centred on a bright voxel outside the lesions (at
+    /// least as bright as the dimmest tenth of the case's lesions), taken from the
+    /// patches centred anywhere.
+    #[arg(long, default_value_t = 0.0)]
+    hard_fraction: f64,
     /// Probability that a patch comes from a simulated FLAIR, when the training cases
     /// include `wmh2017/<case>` T1s (their FLAIR is simulated; see `train::synth`).
     #[arg(long, default_value_t = 0.5)]
@@ -195,6 +200,9 @@ pub fn run(args: Args) -> Result<()> {
         intensity_scale: args.intensity_scale.max(0.0),
         log_gamma: args.log_gamma.abs(),
         positive_fraction: args.positive_fraction.clamp(0.0, 1.0),
+        hard_fraction: args
+            .hard_fraction
+            .clamp(0.0, 1.0 - args.positive_fraction.clamp(0.0, 1.0)),
         synthetic_fraction: args.synthetic_fraction.clamp(0.0, 1.0),
         balance: args.balance,
         dice_weight: args.dice_weight.max(0.0),

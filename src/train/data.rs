@@ -30,6 +30,30 @@ pub struct Case {
     pub positives: Vec<(usize, usize, usize)>,
     /// A subsample of foreground voxels as (z, x, y).
     pub foreground: Vec<(usize, usize, usize)>,
+    /// A subsample of the voxels [`bright_negatives`] finds, as (z, x, y): the hard
+    /// negatives.
+    pub bright: Vec<(usize, usize, usize)>,
+}
+
+/// Quantile of a case's lesion intensities above which a voxel outside the lesions
+/// counts as a hard negative.
+const BRIGHT_LESION_QUANTILE: f64 = 10.0;
+
+/// Valid non-lesion voxels of `mask` at least as bright as the dimmest tenth of the
+/// lesions: where a network that learned "bright means lesion" goes wrong (cortex,
+/// ependyma, brainstem on an unfamiliar scanner). Empty without lesions.
+pub fn bright_negatives(data: &[f32], label: &[f32], valid: &[f32], mask: &[bool]) -> Vec<usize> {
+    let lesion: Vec<f32> = (data.iter().zip(label))
+        .filter(|&(_, &l)| l > 0.5)
+        .map(|(&v, _)| v)
+        .collect();
+    if lesion.is_empty() {
+        return Vec::new();
+    }
+    let cutoff = crate::volume::percentile(&lesion, BRIGHT_LESION_QUANTILE);
+    (0..data.len())
+        .filter(|&i| mask[i] && label[i] < 0.5 && valid[i] > 0.5 && data[i] >= cutoff)
+        .collect()
 }
 
 fn read(path: &Path) -> Result<Volume> {
@@ -211,6 +235,11 @@ impl Case {
             .step_by(11)
             .map(coords)
             .collect();
+        let bright = bright_negatives(&stack.data, &label, &valid, &fg)
+            .into_iter()
+            .step_by(11)
+            .map(coords)
+            .collect();
         Ok(Self {
             name: name.to_string(),
             stack,
@@ -219,6 +248,7 @@ impl Case {
             spacing: (sp[0], sp[1]),
             positives,
             foreground,
+            bright,
         })
     }
 
@@ -265,6 +295,8 @@ pub struct Sampling {
     pub spacing_mm: f64,
     /// Probability of centring on a positive voxel.
     pub positive_fraction: f64,
+    /// Probability of centring on a hard negative ([`Case::bright`]).
+    pub hard_fraction: f64,
     /// Random zoom range (+-), for in-plane resolution changes.
     pub zoom: f64,
     /// Intensity augmentation.
@@ -274,7 +306,14 @@ pub struct Sampling {
 /// Draws one augmented patch from `case`.
 pub fn draw(case: &Case, s: &Sampling, rng: &mut super::TrainRng) -> Sample {
     let use_positive = !case.positives.is_empty() && rng.random_bool(s.positive_fraction);
-    let pool = if use_positive || case.foreground.is_empty() {
+    // Drawn only when asked for, so runs without hard negatives keep their random stream.
+    let use_bright = !use_positive
+        && s.hard_fraction > 0.0
+        && !case.bright.is_empty()
+        && rng.random_bool((s.hard_fraction / (1.0 - s.positive_fraction)).min(1.0));
+    let pool = if use_bright {
+        &case.bright
+    } else if use_positive || case.foreground.is_empty() {
         &case.positives
     } else {
         &case.foreground
@@ -356,6 +395,22 @@ mod tests {
             valid: vec![1.0, 0.0, 1.0, 1.0],
         };
         assert_eq!(s.counts(), (1, 3));
+    }
+
+    #[test]
+    fn bright_negatives_are_valid_non_lesions_as_bright_as_the_dimmest_lesions() {
+        // Lesions at 2..=11 (the dimmest tenth's cutoff is 3), normal tissue below.
+        let mut data: Vec<f32> = (2..=11).map(|v| v as f32).collect();
+        let mut label = vec![1.0; 10];
+        data.extend([0.0, 2.9, 3.0, 8.0, 8.0, 9.0]);
+        label.extend([0.0; 6]);
+        let mut valid = vec![1.0; 16];
+        valid[14] = 0.0; // ignored by the loss
+        let mut mask = vec![true; 16];
+        mask[15] = false; // outside the head
+        assert_eq!(bright_negatives(&data, &label, &valid, &mask), vec![12, 13]);
+        // Without lesions there is nothing to be as bright as.
+        assert!(bright_negatives(&data, &[0.0; 16], &valid, &mask).is_empty());
     }
 
     #[test]

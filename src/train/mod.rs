@@ -79,6 +79,10 @@ pub struct TrainConfig {
     /// configurable, hence the default for older configs).
     #[serde(default = "default_positive_fraction")]
     pub positive_fraction: f64,
+    /// Probability that a WMH patch is centred on a bright voxel outside the lesions
+    /// (a hard negative; 0, as before it existed).
+    #[serde(default)]
+    pub hard_fraction: f64,
     /// Probability that a patch comes from a simulated FLAIR (`wmh2017/` cases) rather
     /// than a real one, when the training set has both.
     #[serde(default)]
@@ -354,6 +358,11 @@ pub fn run(
         spacing_mm: config.spacing_mm,
         positive_fraction: if config.task == Task::Wmh {
             config.positive_fraction
+        } else {
+            0.0
+        },
+        hard_fraction: if config.task == Task::Wmh {
+            config.hard_fraction
         } else {
             0.0
         },
