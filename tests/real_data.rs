@@ -144,7 +144,7 @@ fn tissue_classifier_finds_white_matter_on_untuned_cases() {
 /// real FLAIRs (whose lesion means lie at 1.1-1.9 head SDs), and nothing is non-finite.
 #[test]
 fn simulated_flairs_show_lesions_bright_on_every_wmh2017_case() {
-    use wmh::pipeline::Task;
+    use wmh::pipeline::{Normalisation, Task};
     use wmh::train::data::{Case, SYNTH_PREFIX};
     let Some(data) = shared_data() else { return };
     let mut names: Vec<String> = std::fs::read_dir(data.join("wmh2017"))
@@ -154,7 +154,7 @@ fn simulated_flairs_show_lesions_bright_on_every_wmh2017_case() {
     names.sort();
     assert_eq!(names.len(), 30);
     for name in &names {
-        let case = Case::load(&data, Task::Wmh, name, 1.0).unwrap();
+        let case = Case::load(&data, Task::Wmh, name, 1.0, Normalisation::Zscore).unwrap();
         assert!(case.stack.data.iter().all(|v| v.is_finite()), "{name}");
         let lesion: Vec<f32> = (0..case.label.len())
             .filter(|&i| case.label[i] > 0.5)
@@ -176,7 +176,7 @@ fn simulated_flairs_show_lesions_bright_on_every_wmh2017_case() {
 /// neck once outweighed the brain (amsterdam-ge3t-103, -109) are among them.
 #[test]
 fn every_wmh2017_t1_becomes_a_wm_training_case() {
-    use wmh::pipeline::Task;
+    use wmh::pipeline::{Normalisation, Task};
     use wmh::train::data::{Case, SYNTH_PREFIX};
     let Some(data) = shared_data() else { return };
     let mut names: Vec<String> = std::fs::read_dir(data.join("wmh2017"))
@@ -186,8 +186,14 @@ fn every_wmh2017_t1_becomes_a_wm_training_case() {
     names.sort();
     assert_eq!(names.len(), 30);
     for name in &names {
-        let case = Case::load(&data, Task::Wm, &format!("{SYNTH_PREFIX}{name}"), 1.0)
-            .unwrap_or_else(|e| panic!("{name}: {e:#}"));
+        let case = Case::load(
+            &data,
+            Task::Wm,
+            &format!("{SYNTH_PREFIX}{name}"),
+            1.0,
+            Normalisation::Zscore,
+        )
+        .unwrap_or_else(|e| panic!("{name}: {e:#}"));
         let dir = data.join("wmh2017").join(name);
         let t1 = read(&dir.join("t1.nii.gz"));
         let reorient = wmh::volume::Reorientation::to_ras(&t1.geometry.affine, t1.dims);

@@ -174,6 +174,7 @@ fn measure(
                 threshold: 0.5,
                 members,
                 dilation_mm: crate::pipeline::DEFAULT_WM_DILATION_MM,
+                normalisation: crate::pipeline::Normalisation::Zscore,
             },
         }
     };
@@ -188,7 +189,7 @@ fn measure(
     };
     // Preparation (resampling, brain extraction, normalisation) counts: a user waits for it.
     let once = || -> Result<()> {
-        let inputs = Inputs::prepare(case.flair.clone(), Some(&case.t1), (1.0, 1.0))?;
+        let inputs = Inputs::prepare(case.flair.clone(), Some(&case.t1), networks.preparation())?;
         pipeline::run(&inputs, &networks, &device, &options, batch, &mut |_| {});
         Ok(())
     };

@@ -155,11 +155,7 @@ pub fn segment_case(
     let start = Instant::now();
     let flair = files::read_volume(job.flair)?;
     let t1 = job.t1.map(files::read_volume).transpose()?;
-    let spacing = (
-        networks.wmh.spec.spacing_mm,
-        networks.wm.as_ref().map_or(1.0, |n| n.spec.spacing_mm),
-    );
-    let inputs = Inputs::prepare(flair, t1.as_ref(), spacing)
+    let inputs = Inputs::prepare(flair, t1.as_ref(), networks.preparation())
         .with_context(|| format!("{}", job.t1.unwrap_or(job.flair).display()))?;
     let options = Options {
         threshold: settings.threshold.unwrap_or(networks.wmh.spec.threshold),

@@ -6,6 +6,7 @@ use anyhow::Result;
 
 use crate::model::{Shortcut, UNetConfig};
 use crate::pipeline::Task;
+use crate::pipeline::preprocess::Normalisation;
 use crate::train::{self, Balance, LrSchedule, TrainConfig};
 
 use super::Backend;
@@ -33,6 +34,24 @@ impl From<ShortcutArg> for Shortcut {
         match arg {
             ShortcutArg::Add => Shortcut::Add,
             ShortcutArg::Concat => Shortcut::Concat,
+        }
+    }
+}
+
+/// How the WMH network's FLAIR is normalised (the T1 always by its z-score).
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum NormalisationArg {
+    /// Mean and SD of the head.
+    Zscore,
+    /// Centre and width of the head histogram's bright (white-matter) peak.
+    Peak,
+}
+
+impl From<NormalisationArg> for Normalisation {
+    fn from(arg: NormalisationArg) -> Self {
+        match arg {
+            NormalisationArg::Zscore => Normalisation::Zscore,
+            NormalisationArg::Peak => Normalisation::Peak,
         }
     }
 }
@@ -98,6 +117,9 @@ pub struct Args {
     /// Turn off intensity augmentation (contrast, brightness, bias field, noise).
     #[arg(long)]
     no_intensity_aug: bool,
+    /// How the FLAIR is normalised (`--task wmh`; the WM network's T1 always by z-score).
+    #[arg(long, value_enum, default_value_t = NormalisationArg::Zscore)]
+    normalisation: NormalisationArg,
     /// Multiply the contrast, brightness, bias-field and noise ranges by this.
     #[arg(long, default_value_t = 1.0)]
     intensity_scale: f64,
@@ -197,6 +219,10 @@ pub fn run(args: Args) -> Result<()> {
         seed: args.seed,
         spacing_mm: args.spacing,
         intensity_augmentation: !args.no_intensity_aug,
+        normalisation: match task {
+            Task::Wmh => args.normalisation.into(),
+            Task::Wm => Normalisation::Zscore,
+        },
         intensity_scale: args.intensity_scale.max(0.0),
         log_gamma: args.log_gamma.abs(),
         positive_fraction: args.positive_fraction.clamp(0.0, 1.0),

@@ -67,10 +67,6 @@ pub fn run(args: Args) -> Result<()> {
         .clone()
         .unwrap_or_else(super::default_weights_dir);
     let networks = super::load_networks(&weights, true, &device)?;
-    let spacing = (
-        networks.wmh.spec.spacing_mm,
-        networks.wm.as_ref().map_or(1.0, |n| n.spec.spacing_mm),
-    );
     let thresholds = if args.threshold.is_empty() {
         vec![networks.wmh.spec.threshold]
     } else {
@@ -88,7 +84,8 @@ pub fn run(args: Args) -> Result<()> {
         let t1 = files::read_volume(&case.join("t1.nii.gz"))?;
         let truth = files::read_volume(&case.join("wmh.nii.gz"))?;
         let affine = flair.geometry.affine;
-        let inputs = Inputs::prepare(flair, Some(&t1), spacing).with_context(|| name.clone())?;
+        let inputs = Inputs::prepare(flair, Some(&t1), networks.preparation())
+            .with_context(|| name.clone())?;
         let first = Options {
             threshold: thresholds[0],
             min_lesion_mm3: args.min_lesion_mm3,

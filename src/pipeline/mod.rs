@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::metrics::label_26;
 use crate::model::{Ensemble, Symmetries, UNetConfig};
 use crate::volume::{self, Reorientation, Volume, dice, foreground_mask, index, resample};
-pub use preprocess::{Plane, SliceStack};
+pub use preprocess::{Normalisation, Plane, SliceStack};
 
 /// Why a segmentation could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -86,6 +86,13 @@ pub struct NetworkSpec {
         skip_serializing_if = "is_default_dilation"
     )]
     pub dilation_mm: f64,
+    /// How the network's input is normalised (the z-score before it was configurable).
+    #[serde(default, skip_serializing_if = "is_zscore")]
+    pub normalisation: Normalisation,
+}
+
+fn is_zscore(n: &Normalisation) -> bool {
+    *n == Normalisation::Zscore
 }
 
 /// The WM region's dilation of networks saved without one (trained on WM labels that
@@ -217,10 +224,18 @@ impl Network {
         let mut members = Vec::new();
         for net in networks {
             let s = &net.spec;
-            if (s.task, &s.unet, s.spacing_mm) != (spec.task, &spec.unet, spec.spacing_mm) {
+            let input = |s: &NetworkSpec| (s.task, s.unet.clone(), s.spacing_mm, s.normalisation);
+            if input(s) != input(&spec) {
                 return Err(PipelineError::Weights(format!(
-                    "cannot combine {:?} networks of {:?} at {} mm with {:?} networks of {:?} at {} mm",
-                    s.task, s.unet, s.spacing_mm, spec.task, spec.unet, spec.spacing_mm
+                    "cannot combine {:?} networks of {:?} at {} mm ({:?}) with {:?} networks of {:?} at {} mm ({:?})",
+                    s.task,
+                    s.unet,
+                    s.spacing_mm,
+                    s.normalisation,
+                    spec.task,
+                    spec.unet,
+                    spec.spacing_mm,
+                    spec.normalisation
                 )));
             }
             members.extend(net.model.members().iter().cloned());
@@ -303,6 +318,17 @@ pub struct Networks {
 }
 
 impl Networks {
+    /// How these networks' inputs are prepared.
+    pub fn preparation(&self) -> Preparation {
+        Preparation {
+            spacing_mm: (
+                self.wmh.spec.spacing_mm,
+                self.wm.as_ref().map_or(1.0, |n| n.spec.spacing_mm),
+            ),
+            flair: self.wmh.spec.normalisation,
+        }
+    }
+
     /// Default post-processing for these networks (the WMH network's threshold).
     pub fn options(&self) -> Options {
         Options {
@@ -348,6 +374,24 @@ impl Default for Options {
 /// registered pairs we have score 0.87 to 0.99.
 pub const MIN_HEAD_OVERLAP: f64 = 0.7;
 
+/// What the networks expect of their inputs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Preparation {
+    /// In-plane spacing (mm) of the WMH and the WM network.
+    pub spacing_mm: (f64, f64),
+    /// The FLAIR's normalisation (the T1's is always the z-score).
+    pub flair: Normalisation,
+}
+
+impl Default for Preparation {
+    fn default() -> Self {
+        Self {
+            spacing_mm: (1.0, 1.0),
+            flair: Normalisation::Zscore,
+        }
+    }
+}
+
 /// Inputs resampled, checked and cut into slices, ready for the networks.
 #[derive(Debug)]
 pub struct Inputs {
@@ -376,15 +420,16 @@ impl Inputs {
     pub fn prepare(
         flair: Volume,
         t1: Option<&Volume>,
-        spacing_mm: (f64, f64),
+        prep: Preparation,
     ) -> Result<Self, PipelineError> {
+        let spacing_mm = prep.spacing_mm;
         let axis = volume::affine::slice_axis(&flair.geometry.affine);
         let head = foreground_mask(&flair.data, flair.dims, axis);
         if !head.iter().any(|&h| h) {
             return Err(PipelineError::EmptyImage);
         }
         let reorient = Reorientation::to_ras(&flair.geometry.affine, flair.dims);
-        let flair_stack = SliceStack::new(&flair.data, &flair, &reorient, spacing_mm.0);
+        let flair_stack = SliceStack::new(&flair.data, &flair, &reorient, spacing_mm.0, prep.flair);
         let (t1_stack, head_overlap, brain) = match t1 {
             None => (None, None, None),
             Some(t1) => {
@@ -400,7 +445,13 @@ impl Inputs {
                 }
                 let (stripped, brain) = strip_skull(&r.data, &flair, &reorient);
                 (
-                    Some(SliceStack::new(&stripped, &flair, &reorient, spacing_mm.1)),
+                    Some(SliceStack::new(
+                        &stripped,
+                        &flair,
+                        &reorient,
+                        spacing_mm.1,
+                        Normalisation::Zscore,
+                    )),
                     Some(overlap),
                     Some(brain),
                 )
@@ -920,6 +971,7 @@ mod tests {
                 threshold: 0.5,
                 members: 1,
                 dilation_mm: DEFAULT_WM_DILATION_MM,
+                normalisation: Normalisation::Zscore,
             },
         }
     }
@@ -976,6 +1028,36 @@ mod tests {
     }
 
     #[test]
+    fn the_flair_normalisation_is_read_from_the_wmh_networks_settings() {
+        let device = Device::flex();
+        let old = r#"{"task":"wmh","unet":{"base_width":2,"context":0},"spacing_mm":1.0}"#;
+        let spec: NetworkSpec = serde_json::from_str(old).unwrap();
+        assert_eq!(spec.normalisation, Normalisation::Zscore);
+        assert!(
+            !serde_json::to_string(&spec)
+                .unwrap()
+                .contains("normalisation")
+        );
+        let mut wmh = tiny(2, &device);
+        wmh.spec.normalisation = Normalisation::Peak;
+        let json = serde_json::to_string(&wmh.spec).unwrap();
+        assert!(json.contains(r#""normalisation":"peak""#));
+        assert_eq!(
+            serde_json::from_str::<NetworkSpec>(&json).unwrap(),
+            wmh.spec
+        );
+        let networks = Networks { wmh, wm: None };
+        assert_eq!(networks.preparation().flair, Normalisation::Peak);
+        // The FLAIR is prepared as the network was trained; the T1 keeps its z-score.
+        let case = crate::phantom::example();
+        let inputs =
+            Inputs::prepare(case.flair.clone(), Some(&case.t1), networks.preparation()).unwrap();
+        let zscored = Inputs::prepare(case.flair, Some(&case.t1), Preparation::default()).unwrap();
+        assert_ne!(inputs.flair.data, zscored.flair.data);
+        assert_eq!(inputs.t1.unwrap().data, zscored.t1.unwrap().data);
+    }
+
+    #[test]
     fn the_wm_networks_dilation_is_read_from_its_settings() {
         let device = Device::flex();
         let old = r#"{"task":"wm","unet":{"base_width":2,"context":0},"spacing_mm":1.0}"#;
@@ -1028,6 +1110,10 @@ mod tests {
         let single = tiny(2, &device).weights_bytes(false).unwrap();
         assert!(Network::load(&members2, &single, &device).is_err());
         assert!(Network::ensemble(vec![tiny(2, &device), tiny(4, &device)]).is_err());
+        // Members must have seen the same input normalisation.
+        let mut peak = tiny(2, &device);
+        peak.spec.normalisation = Normalisation::Peak;
+        assert!(Network::ensemble(vec![tiny(2, &device), peak]).is_err());
         assert!(Network::ensemble(Vec::new()).is_err());
     }
 
@@ -1056,7 +1142,7 @@ mod tests {
     fn symmetries_average_the_wmh_network_only() {
         let device = Device::flex();
         let case = crate::phantom::example();
-        let inputs = Inputs::prepare(case.flair, Some(&case.t1), (1.0, 1.0)).unwrap();
+        let inputs = Inputs::prepare(case.flair, Some(&case.t1), Preparation::default()).unwrap();
         let networks = tiny_pair(&device);
         let planes = |symmetries| {
             let options = Options {
@@ -1102,7 +1188,7 @@ mod tests {
             [0.0, 0.0, 4.0, -100.0],
         ];
         let case = crate::phantom::generate([64, 64, 50], affine, 3);
-        let inputs = Inputs::prepare(case.flair, Some(&case.t1), (1.0, 1.0)).unwrap();
+        let inputs = Inputs::prepare(case.flair, Some(&case.t1), Preparation::default()).unwrap();
         let networks = tiny_pair(&device);
         let options = Options {
             threshold: 0.3,
@@ -1158,7 +1244,7 @@ mod tests {
     #[test]
     fn moving_the_threshold_afterwards_equals_segmenting_at_it() {
         let case = crate::phantom::example();
-        let inputs = Inputs::prepare(case.flair, Some(&case.t1), (1.0, 1.0)).unwrap();
+        let inputs = Inputs::prepare(case.flair, Some(&case.t1), Preparation::default()).unwrap();
         let p = inputs.flair.plane;
         // Made-up probabilities that vary across each plane and from slice to slice.
         let planes = |offset: usize| -> Vec<Vec<f32>> {

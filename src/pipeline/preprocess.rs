@@ -4,9 +4,33 @@
 //! Training and inference both go through [`SliceStack`], so the networks always see
 //! the same preprocessing.
 
+use serde::{Deserialize, Serialize};
+
 use crate::model::DEPTH;
 use crate::volume::resample::rescale_2d;
-use crate::volume::{Reorientation, Volume, foreground_mask, index};
+use crate::volume::{Reorientation, Volume, foreground_mask, index, percentile};
+
+/// How a network's input volume is brought to a common intensity scale; saved with
+/// the network, since it must see at inference what it saw in training.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Normalisation {
+    /// Mean and standard deviation of the foreground ([`zscore`]).
+    #[default]
+    Zscore,
+    /// Centre and width of the foreground histogram's bright peak ([`peak_normalise`]).
+    Peak,
+}
+
+impl Normalisation {
+    /// `data` normalised inside `mask`.
+    pub fn apply(self, data: &[f32], mask: &[bool]) -> Vec<f32> {
+        match self {
+            Normalisation::Zscore => zscore(data, mask),
+            Normalisation::Peak => peak_normalise(data, mask),
+        }
+    }
+}
 
 /// Z-score normalisation inside `mask` (the whole volume if the mask is empty).
 /// Scanners differ by orders of magnitude; this makes their contrasts comparable.
@@ -44,6 +68,60 @@ pub fn robust_zscore(data: &[f32], mask: &[bool]) -> Vec<f32> {
     let deviations: Vec<f32> = values.iter().map(|v| (v - median).abs()).collect();
     let scale = (1.4826 * crate::volume::percentile(&deviations, 50.0)).max(1e-6);
     data.iter().map(|&v| (v - median) / scale).collect()
+}
+
+/// Bins of the histogram [`peak_normalise`] searches.
+const PEAK_BINS: usize = 200;
+
+/// Intensities in units of the foreground's dominant bright tissue: `(v - centre) /
+/// width`, where `centre` is the highest histogram peak above the foreground median
+/// and `width` the standard deviation its left half-width at half maximum implies.
+/// On FLAIR that peak is the white matter (with the grey matter on its right flank),
+/// with or without skull, so lesions land about 2-3 units above 0 on every scanner we
+/// have, where a z-score puts them anywhere from 0.6 to 2 (the head's scalp and air
+/// weigh in). Falls back to [`zscore`] when the foreground has no spread.
+pub fn peak_normalise(data: &[f32], mask: &[bool]) -> Vec<f32> {
+    match peak(data, mask) {
+        Some((centre, width)) => data.iter().map(|&v| (v - centre) / width).collect(),
+        None => zscore(data, mask),
+    }
+}
+
+/// `(centre, width)` of the bright peak of the values inside `mask` (all without one);
+/// none for a foreground without spread.
+fn peak(data: &[f32], mask: &[bool]) -> Option<(f32, f32)> {
+    let use_all = !mask.iter().any(|&m| m);
+    let values: Vec<f32> = (data.iter().zip(mask))
+        .filter(|&(_, &m)| m || use_all)
+        .map(|(&v, _)| v)
+        .collect();
+    let (lo, hi) = (percentile(&values, 1.0), percentile(&values, 99.0));
+    if !(lo.is_finite() && hi.is_finite()) || hi <= lo {
+        return None;
+    }
+    let bin = (hi - lo) / PEAK_BINS as f32;
+    let mut counts = vec![0f64; PEAK_BINS];
+    for &v in values.iter().filter(|&&v| v >= lo && v < hi) {
+        counts[(((v - lo) / bin) as usize).min(PEAK_BINS - 1)] += 1.0;
+    }
+    // A 7-bin box filter, so noise does not make a spike the peak.
+    let smooth: Vec<f64> = (0..PEAK_BINS)
+        .map(|i| {
+            let (a, b) = (i.saturating_sub(3), (i + 4).min(PEAK_BINS));
+            counts[a..b].iter().sum::<f64>() / (b - a) as f64
+        })
+        .collect();
+    // Above the median, so the background, CSF or skull cannot be the peak.
+    let start = (((percentile(&values, 50.0) - lo) / bin) as usize).min(PEAK_BINS - 1);
+    let top =
+        (start..PEAK_BINS).max_by(|&a, &b| smooth[a].total_cmp(&smooth[b]).then(b.cmp(&a)))?;
+    let left = (0..top)
+        .rev()
+        .find(|&i| smooth[i] <= smooth[top] / 2.0)
+        .unwrap_or(0);
+    // Half width at half maximum of a Gaussian is 1.1774 sigma; at least a bin.
+    let width = ((top - left) as f32 * bin / 1.1774).max(bin);
+    Some((lo + (top as f32 + 0.5) * bin, width))
 }
 
 /// How one axial slice maps into the network's input plane: a window of the slice
@@ -199,13 +277,19 @@ pub struct SliceStack {
 
 impl SliceStack {
     /// Reorients `data` (on `volume`'s grid) with `reorient`, normalises it inside its
-    /// foreground and sets up the plane (the foreground's window) for `target_mm`
-    /// in-plane spacing.
-    pub fn new(data: &[f32], volume: &Volume, reorient: &Reorientation, target_mm: f64) -> Self {
+    /// foreground with `norm` and sets up the plane (the foreground's window) for
+    /// `target_mm` in-plane spacing.
+    pub fn new(
+        data: &[f32],
+        volume: &Volume,
+        reorient: &Reorientation,
+        target_mm: f64,
+        norm: Normalisation,
+    ) -> Self {
         let dims = reorient.canonical_dims();
         let canonical = reorient.forward(data);
         let mask = foreground_mask(&canonical, dims, 2);
-        let data = zscore(&canonical, &mask);
+        let data = norm.apply(&canonical, &mask);
         let fill = data.iter().copied().fold(f32::INFINITY, f32::min).min(0.0);
         let spacing = reorient.canonical_spacing(volume.geometry.voxel_sizes());
         let margin = |s: f64| (WINDOW_MARGIN_MM / s.max(1e-3)).ceil() as usize;
@@ -255,6 +339,9 @@ pub fn assemble(planes: &[Vec<f32>], plane: &Plane, dims: [usize; 3]) -> Vec<f32
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand::SeedableRng;
+    use rand::rngs::StdRng;
+    use rand_distr::{Distribution, Normal};
 
     #[test]
     fn zscore_has_zero_mean_unit_std_inside_the_mask() {
@@ -271,6 +358,33 @@ mod tests {
         let z = robust_zscore(&data, &[true, true, true, true, true, false]);
         assert!((z[2]).abs() < 1e-6);
         assert!((z[3] - 1.0 / 1.4826).abs() < 1e-5);
+    }
+
+    #[test]
+    fn peak_normalisation_centres_the_bright_peak_in_units_of_its_width() {
+        // 30 % dark background around 0 and 70 % tissue around 100 with SD 5, plus a
+        // bright tail.
+        let mut rng = StdRng::seed_from_u64(7);
+        let mut normal = |n: usize, mean: f32, sd: f32| -> Vec<f32> {
+            let dist = Normal::new(mean, sd).expect("finite sd");
+            (0..n).map(|_| dist.sample(&mut rng)).collect()
+        };
+        let mut data = normal(3000, 0.0, 10.0);
+        data.extend(normal(7000, 100.0, 5.0));
+        data.extend([400.0; 50]);
+        let mask = vec![true; data.len()];
+        let (centre, width) = peak(&data, &mask).unwrap();
+        assert!((centre - 100.0).abs() < 1.0, "centre {centre}");
+        assert!((width - 5.0).abs() < 1.0, "width {width}");
+        let n = peak_normalise(&data, &mask);
+        assert!((n[5000] - (data[5000] - centre) / width).abs() < 1e-6);
+        assert_eq!(Normalisation::Peak.apply(&data, &mask), n);
+        // No spread: the z-score's answer (all zero), not a division by zero.
+        assert!(
+            peak_normalise(&[3.0; 10], &[true; 10])
+                .iter()
+                .all(|&v| v == 0.0)
+        );
     }
 
     #[test]

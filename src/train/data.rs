@@ -10,7 +10,7 @@ use rand::rngs::StdRng;
 
 use super::augment::{self, Intensity, Warp};
 use super::{head, synth};
-use crate::pipeline::{SliceStack, Task};
+use crate::pipeline::{Normalisation, SliceStack, Task};
 use crate::volume::{Reorientation, Volume, foreground_mask};
 
 /// One subject: the normalised image in canonical order and its labels.
@@ -164,7 +164,13 @@ impl Case {
     /// Loads a case for `task`: WMH cases are `flair/` folder names; WM cases are
     /// `tissue/<name>` or `mni152`, with [`HEAD_SUFFIX`] for the brain in a synthetic
     /// head; both take `wmh2017/<name>` (see [`SYNTH_PREFIX`]).
-    pub fn load(data: &Path, task: Task, name: &str, spacing_mm: f64) -> Result<Self> {
+    pub fn load(
+        data: &Path,
+        task: Task,
+        name: &str,
+        spacing_mm: f64,
+        norm: Normalisation,
+    ) -> Result<Self> {
         let src = source(data, task, name);
         let mut image = read(&src.image)?;
         let mut label = read(&src.label)?;
@@ -208,7 +214,7 @@ impl Case {
             );
         }
         let reorient = Reorientation::to_ras(&image.geometry.affine, image.dims);
-        let stack = SliceStack::new(&image.data, &image, &reorient, spacing_mm);
+        let stack = SliceStack::new(&image.data, &image, &reorient, spacing_mm, norm);
         let classes: Vec<Option<bool>> = reorient
             .forward(&label.data)
             .into_iter()

@@ -32,7 +32,7 @@ use crate::metrics::{dice, lesion_recall_f1};
 use crate::model::{
     Ensemble, Symmetries, UNet, UNetConfig, balanced_bce, class_weights, soft_dice,
 };
-use crate::pipeline::{self, Network, NetworkSpec, Task, preprocess};
+use crate::pipeline::{self, Network, NetworkSpec, Normalisation, Task, preprocess};
 use average::WeightAverage;
 use data::{Case, Sampling};
 
@@ -68,6 +68,9 @@ pub struct TrainConfig {
     pub spacing_mm: f64,
     /// Whether intensity augmentation is on.
     pub intensity_augmentation: bool,
+    /// How the input is normalised (the z-score before it was configurable).
+    #[serde(default)]
+    pub normalisation: Normalisation,
     /// Multiplier of the default contrast, brightness, bias-field and noise ranges (1
     /// before it was configurable).
     #[serde(default = "one")]
@@ -300,7 +303,15 @@ pub fn run(
     let load = |names: &[String]| -> Result<Vec<Case>> {
         names
             .iter()
-            .map(|n| Case::load(data_dir, config.task, n, config.spacing_mm))
+            .map(|n| {
+                Case::load(
+                    data_dir,
+                    config.task,
+                    n,
+                    config.spacing_mm,
+                    config.normalisation,
+                )
+            })
             .collect()
     };
     let train = load(&config.train_cases)?;
@@ -546,6 +557,7 @@ pub fn export(model: &UNet, config: &TrainConfig, dir: &PathBuf) -> Result<()> {
         threshold: 0.5,
         members: 1,
         dilation_mm: pipeline::DEFAULT_WM_DILATION_MM,
+        normalisation: config.normalisation,
     };
     let net = Network {
         model: Ensemble::new(vec![model.clone()]),

@@ -172,14 +172,6 @@ impl Engine {
         Ok(())
     }
 
-    /// In-plane spacings the networks expect (WMH, WM).
-    pub fn spacing(&self) -> (f64, f64) {
-        (
-            self.networks.wmh.spec.spacing_mm,
-            self.networks.wm.as_ref().map_or(1.0, |n| n.spec.spacing_mm),
-        )
-    }
-
     /// Probability planes of `net` for the slices marked in `needed` (zero planes
     /// elsewhere), yielding to the browser between batches.
     async fn predict(
@@ -230,8 +222,8 @@ impl Engine {
         let start = now_ms();
         progress("Preparing", 0.0);
         yield_now().await;
-        let inputs =
-            Inputs::prepare(flair, t1.as_ref(), self.spacing()).map_err(|e| e.to_string())?;
+        let inputs = Inputs::prepare(flair, t1.as_ref(), self.networks.preparation())
+            .map_err(|e| e.to_string())?;
         let options = self.networks.options();
         t.prepare = (now_ms() - start) / 1000.0;
         let s = now_ms();

@@ -43,6 +43,7 @@ pub fn tiny_weights(dir: &Path) {
             threshold: 0.5,
             members: 1,
             dilation_mm: wmh::pipeline::DEFAULT_WM_DILATION_MM,
+            normalisation: wmh::pipeline::Normalisation::Zscore,
         };
         let net = Network {
             model: Ensemble::new(vec![unet.init(&device)]),
