@@ -5,7 +5,8 @@
 # runs/cv-w8-hard-s7.. so each run pairs with one that differs only in the
 # normalisation. Two runs at a time; runs go to runs/cv-w8-peak-s<seed>-<fold>.
 # Usage: runs/cv-w8-peak.sh "SEED FOLD"...
-# On 2026-12-04: "7 a" "7 b" "7 c" "8 a" "8 b" "8 c" "9 a" "9 b" "9 c".
+# On 2026-12-04: "7 a" "7 b" "7 c" "8 a" "8 b" "8 c" "9 a" "9 b" "9 c", then
+# "10 c" "11 c" "12 c" "10 a" "10 b" "11 a" "11 b" "12 a" "12 b".
 # Scored per seed:  WIDTH=8 NAME=cv-w8-peak-s7 runs/cv-eval.sh
 # and as ensembles: WIDTH=8 NAME=cv-w8-peak-s789-ens3 ENSEMBLE="cv-w8-peak-s7 cv-w8-peak-s8 cv-w8-peak-s9" runs/cv-eval.sh
 # WMH names the binary (default ./target/release/wmh).

@@ -26,6 +26,13 @@ fn hash01(mut x: u64) -> f32 {
     (x >> 40) as f32 / (1u64 << 24) as f32
 }
 
+/// FLAIR of the phantom's lesions: about three widths of the white matter's intensity
+/// spread above it (300), where real FLAIRs put them; much brighter would show the
+/// networks a contrast they never saw.
+const PHANTOM_LESION_FLAIR: f32 = 440.0;
+/// Peak-to-peak FLAIR noise, as wide as a real white matter's texture and noise.
+const PHANTOM_FLAIR_NOISE: f32 = 80.0;
+
 /// Builds a phantom of `dims` voxels with the given voxel-to-world transform.
 ///
 /// Tissue sits in normalised head coordinates, so any grid (and any orientation)
@@ -71,7 +78,11 @@ pub fn generate(dims: [usize; 3], affine: Affine, seed: u64) -> Phantom {
                         (f, t) = (300.0, 700.0);
                         wm[v] = 1;
                     } else {
-                        (f, t) = (380.0, 500.0); // grey matter
+                        // Grey matter, a little brighter than white matter on FLAIR,
+                        // darkening towards the CSF it shares voxels with at the surface,
+                        // so (as on a real FLAIR) white matter is the sharpest bright peak.
+                        let s = ((r - 0.62) / 0.23) as f32;
+                        (f, t) = (330.0 - 130.0 * s * s, 500.0);
                     }
                     if in_wm {
                         let inside = spots.iter().any(|(c, rad)| {
@@ -82,11 +93,11 @@ pub fn generate(dims: [usize; 3], affine: Affine, seed: u64) -> Phantom {
                             d < *rad
                         });
                         if inside {
-                            (f, t) = (650.0, 420.0);
+                            (f, t) = (PHANTOM_LESION_FLAIR, 420.0);
                             lesions[v] = 1;
                         }
                     }
-                    f += 30.0 * noise;
+                    f += PHANTOM_FLAIR_NOISE * noise;
                     t += 30.0 * noise;
                 }
                 flair[v] = f.max(0.0);
@@ -122,6 +133,27 @@ pub fn example() -> Phantom {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_example_flair_has_a_real_flairs_contrast_after_peak_normalisation() {
+        // On the 8 real FLAIRs the white matter's median sits within a unit of the
+        // bright peak and the median lesion 2.4-4.0 units above the white matter's; the
+        // networks know nothing else.
+        let p = example();
+        let head = crate::volume::foreground_mask(&p.flair.data, p.flair.dims, 2);
+        let n = crate::pipeline::preprocess::peak_normalise(&p.flair.data, &head);
+        let median = |class: &dyn Fn(usize) -> bool| {
+            let v: Vec<f32> = (0..n.len()).filter(|&i| class(i)).map(|i| n[i]).collect();
+            crate::volume::percentile(&v, 50.0)
+        };
+        let wm = median(&|i| p.white_matter[i] == 1 && p.lesions[i] == 0);
+        let lesion = median(&|i| p.lesions[i] == 1);
+        assert!(wm.abs() < 1.0, "white matter at {wm}");
+        assert!(
+            (2.0..3.5).contains(&(lesion - wm)),
+            "lesions at {lesion}, white matter at {wm}"
+        );
+    }
 
     #[test]
     fn example_is_deterministic_and_has_lesions_inside_white_matter() {

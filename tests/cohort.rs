@@ -288,7 +288,7 @@ fn a_bad_plan_is_refused_before_anything_is_written() {
 
 #[test]
 fn the_minimum_lesion_size_reaches_the_mask_and_the_tables() {
-    // The built-in example with the shipped networks has lesions of many sizes.
+    // The built-in example with the shipped networks has lesions of 0.3 to 1.6 mL.
     let dir = tempfile::tempdir().unwrap();
     let (case, weights) = example_and_shipped_weights(dir.path());
     let run = |min: &str| {
@@ -310,23 +310,23 @@ fn the_minimum_lesion_size_reaches_the_mask_and_the_tables() {
         )
     };
     let (all_summary, all) = run("0");
-    let (large_summary, large) = run("20");
-    assert_eq!(large_summary[0]["min_lesion_mm3"], "20.0");
+    let (large_summary, large) = run("600");
+    assert_eq!(large_summary[0]["min_lesion_mm3"], "600.0");
     let ml = |rows: &[HashMap<String, String>]| -> Vec<f64> {
         rows.iter()
             .map(|l| l["volume_ml"].parse().unwrap())
             .collect()
     };
-    let kept: Vec<f64> = ml(&all).into_iter().filter(|&v| v >= 0.020).collect();
+    let kept: Vec<f64> = ml(&all).into_iter().filter(|&v| v >= 0.600).collect();
     assert!(
         !kept.is_empty() && kept.len() < all.len(),
-        "the example should have lesions on both sides of 20 mm³: {:?}",
+        "the example should have lesions on both sides of 600 mm³: {:?}",
         ml(&all)
     );
     assert_eq!(
         ml(&large),
         kept,
-        "exactly the lesions of 20 mm³ or more stay, unchanged"
+        "exactly the lesions of 600 mm³ or more stay, unchanged"
     );
     let total: f64 = large_summary[0]["total_ml"].parse().unwrap();
     assert!((total - kept.iter().sum::<f64>()).abs() < 1e-9);

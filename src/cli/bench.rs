@@ -174,7 +174,11 @@ fn measure(
                 threshold: 0.5,
                 members,
                 dilation_mm: crate::pipeline::DEFAULT_WM_DILATION_MM,
-                normalisation: crate::pipeline::Normalisation::Zscore,
+                // The shipped WMH network's FLAIR preparation (the T1's is fixed).
+                normalisation: match task {
+                    Task::Wmh => crate::pipeline::Normalisation::Peak,
+                    Task::Wm => crate::pipeline::Normalisation::Zscore,
+                },
             },
         }
     };

@@ -23,7 +23,7 @@ pub struct Args {
     #[arg(long)]
     half: bool,
     /// Further folders whose WMH networks join the first one's as ensemble members
-    /// (their probabilities are averaged); same architecture and spacing required.
+    /// (their probabilities are averaged); same architecture, spacing and normalisation required.
     #[arg(long, value_delimiter = ',')]
     add: Vec<PathBuf>,
     /// Set the WMH network's threshold (e.g. the one chosen by cross-validation).

@@ -78,7 +78,7 @@ const PEAK_BINS: usize = 200;
 /// and `width` the standard deviation its left half-width at half maximum implies.
 /// On FLAIR that peak is the white matter (with the grey matter on its right flank),
 /// with or without skull, so lesions land about 2-3 units above 0 on every scanner we
-/// have, where a z-score puts them anywhere from 0.6 to 2 (the head's scalp and air
+/// have, where a z-score puts them anywhere from 0.6 to 2.2 (the head's scalp and air
 /// weigh in). Falls back to [`zscore`] when the foreground has no spread.
 pub fn peak_normalise(data: &[f32], mask: &[bool]) -> Vec<f32> {
     match peak(data, mask) {
