@@ -164,6 +164,33 @@ fn a_dice_weight_adds_the_soft_dice_term_to_the_same_first_step() {
     assert!(dice > 0.3 && dice < 1.0, "BCE {bce}, with Dice {both}");
 }
 
+#[test]
+fn the_flair_normalisation_reaches_the_exported_network_and_what_it_sees() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = example_data(tmp.path());
+    let run = |norm: &str| {
+        let out = tmp.path().join(format!("norm-{norm}"));
+        let done = train(&data, &out, &["--steps", "1", "--normalisation", norm]);
+        assert!(done.status.success(), "{done:?}");
+        let config = std::fs::read_to_string(out.join("config.json")).unwrap();
+        assert!(
+            config.contains(&format!(r#""normalisation": "{norm}""#)),
+            "{config}"
+        );
+        let spec = std::fs::read_to_string(out.join("last/wmh.json")).unwrap();
+        // Inference must prepare the FLAIR as training did; the z-score is the default
+        // an older weights file without the field is read with.
+        assert_eq!(
+            spec.contains(r#""normalisation": "peak""#),
+            norm == "peak",
+            "{spec}"
+        );
+        logged_losses(&out)[0]
+    };
+    // Same seed, same patches: only the input's scale differs, and with it the loss.
+    assert_ne!(run("zscore"), run("peak"));
+}
+
 /// The "average of N networks" count a run reports on stderr.
 fn reported_average(stderr: &[u8]) -> usize {
     let text = String::from_utf8_lossy(stderr);
