@@ -2,37 +2,33 @@
 //! weights, log and checkpoint written, `--resume` carries on to the full step count, and
 //! a fresh start replaces the log, a resumed run ends where an uninterrupted one does,
 //! weight averaging exports its mean and survives a resume, and a network with
-//! concatenated shortcuts trains, exports and segments.
+//! concatenated shortcuts trains, exports and segments; resuming on the CPU needs no GPU
+//! adapter.
 
 mod common;
 
 use common::wmh;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
-fn train(data: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
-    let mut args = vec![
-        "train",
-        "--task",
-        "wmh",
-        "--data",
-        data.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--train",
-        "example",
-        "--val",
-        "example",
-        "--width",
-        "4",
-        "--patch",
-        "32",
-        "--batch",
-        "2",
-        "--val-every",
-        "100",
-    ];
-    args.extend_from_slice(extra);
-    wmh(&args)
+/// `wmh train` on a tiny network with `extra` flags, ready to run.
+fn train_command(data: &Path, out: &Path, extra: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_wmh"));
+    command
+        .args(["train", "--task", "wmh", "--data"])
+        .arg(data)
+        .arg("--out")
+        .arg(out)
+        .args(["--train", "example", "--val", "example", "--width", "4"])
+        .args(["--patch", "32", "--batch", "2", "--val-every", "100"])
+        .args(extra);
+    command
+}
+
+fn train(data: &Path, out: &Path, extra: &[&str]) -> Output {
+    train_command(data, out, extra)
+        .output()
+        .expect("the wmh binary runs")
 }
 
 /// A data folder under `dir` whose only FLAIR case is the generated example, its truth
@@ -95,6 +91,29 @@ fn a_time_limit_stops_with_weights_and_resume_finishes_the_run() {
     let fresh = train(&data, &out, &["--steps", "2"]);
     assert!(fresh.status.success(), "{fresh:?}");
     assert_eq!(logged_steps(&out), vec![2]);
+}
+
+#[test]
+fn resuming_on_the_cpu_needs_no_gpu_adapter() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = example_data(tmp.path());
+    let out = tmp.path().join("run");
+    let first = train(&data, &out, &["--steps", "5", "--time-limit", "0"]);
+    assert!(first.status.success(), "{first:?}");
+
+    // No Vulkan driver and no EGL vendor: wgpu finds no adapter, as on a machine without
+    // a GPU stack. Loading the optimizer state must not reach for one.
+    let resumed = train_command(&data, &out, &["--steps", "3", "--resume"])
+        .env_remove("BURN_DEVICE")
+        .env("VK_DRIVER_FILES", "/nonexistent")
+        .env("VK_ICD_FILENAMES", "/nonexistent")
+        .env("__EGL_VENDOR_LIBRARY_FILENAMES", "/nonexistent")
+        .env("__EGL_VENDOR_LIBRARY_DIRS", "/nonexistent")
+        .output()
+        .unwrap();
+    assert!(resumed.status.success(), "{resumed:?}");
+    assert!(String::from_utf8_lossy(&resumed.stderr).contains("resuming at step 1"));
+    assert_eq!(logged_steps(&out), vec![1, 3]);
 }
 
 /// The beta a run reports on stderr.

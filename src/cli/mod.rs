@@ -119,6 +119,7 @@ pub fn load_networks(dir: &Path, with_wm: bool, device: &Device) -> Result<Netwo
 
 /// Runs the CLI; errors are printed as one line and give exit code 1.
 pub fn main() -> ExitCode {
+    pin_default_device();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Segment(args) => segment::run(args),
@@ -138,5 +139,20 @@ pub fn main() -> ExitCode {
             eprintln!("wmh: error: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Makes burn's `Device::default()` the CPU unless `BURN_DEVICE` says otherwise.
+///
+/// Every tensor of ours goes to a device chosen on the command line, but burn itself
+/// builds some on `Device::default()`, which prefers wgpu: burn-optim 0.22's
+/// `load_record` puts a resumed optimizer's state there (to move it to the parameters'
+/// device at the next step), so `wmh train --resume` panicked on a machine without a GPU
+/// adapter, even when training on the CPU. Every machine has a CPU.
+fn pin_default_device() {
+    if std::env::var_os("BURN_DEVICE").is_none() {
+        // SAFETY: called first in `main`, before this process starts any other thread,
+        // so nothing can read the environment concurrently.
+        unsafe { std::env::set_var("BURN_DEVICE", "flex") };
     }
 }

@@ -286,6 +286,8 @@ pub struct Validation {
 /// Runs (or resumes) training in `out`; `device` is a plain device (autodiff is added).
 /// With `time_limit`, training ends early once that much time has passed in this call,
 /// validating, checkpointing and exporting as at the last step (so `--resume` continues).
+/// A resume loads the optimizer state on burn's `Device::default()` first (burn-optim
+/// 0.22), so a caller without a GPU must make that the CPU, as `wmh` does.
 pub fn run(
     config: &TrainConfig,
     data_dir: &Path,
