@@ -17,6 +17,7 @@
 #   WMH    the binary (default ./target/release/wmh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source runs/folds.sh
 D=../shared/data/flair
 width=${WIDTH:-16}
 wm=${WM:-weights}
@@ -26,11 +27,8 @@ out=runs/$name
 mkdir -p "$out"
 for f in ${FOLDS:-a b c}; do
   run=runs/$name-$f
-  case $f in
-    a) cases="openms-patient19 simvent-105465"; [ "$name" = cv-w16 ] && run=runs/wmh-w16 ;;
-    b) cases="openms-patient07 simvent-104252" ;;
-    c) cases="mslesseg-P14-T1 mslesseg-P14-T2 mslesseg-P14-T3 simvent-105074" ;;
-  esac
+  cases=$(held_out "$f")
+  [ "$f" = a ] && [ "$name" = cv-w16 ] && run=runs/wmh-w16
   w=$(mktemp -d)
   if [ -n "${ENSEMBLE:-}" ]; then
     set -- $ENSEMBLE

@@ -9,6 +9,7 @@
 # (default 250). WMH names the binary (default ./target/release/wmh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source runs/folds.sh
 name=$1; shift
 folds=()
 while [ $# -gt 0 ] && [ "$1" != "--" ]; do folds+=("$1"); shift; done
@@ -19,12 +20,7 @@ if [ "${SYNTH:-0}" = 1 ]; then
   synth=,$(ls ../shared/data/wmh2017 | sed 's#^#wmh2017/#' | paste -sd,)
 fi
 for f in "${folds[@]}"; do
-  case $f in
-    a) val="openms-patient19 simvent-105465" ;;
-    b) val="openms-patient07 simvent-104252" ;;
-    c) val="mslesseg-P14-T1 mslesseg-P14-T2 mslesseg-P14-T3 simvent-105074" ;;
-    *) echo "unknown fold $f" >&2; exit 2 ;;
-  esac
+  val=$(held_out "$f")
   train=$(for c in "${all[@]}"; do [[ " $val " == *" $c "* ]] || echo "$c"; done | paste -sd,)
   out=runs/$name-$f
   resume=(); [ -f "$out/checkpoint/state.json" ] && resume=(--resume)
