@@ -175,6 +175,31 @@ fn zero_slope_means_no_scaling() {
     assert_eq!(v.data, vec![3.0, 4.0]);
 }
 
+#[test]
+fn a_slope_with_a_nan_intercept_still_scales() {
+    // As nifti1_io reads it: the intercept that is not a number counts as 0.
+    let mut h = header([2, 1, 1], 2, 8);
+    h.scl_slope = 2.0;
+    h.scl_inter = f32::NAN;
+    let v = Volume::from_nifti_bytes(&encode_raw(&h, &[3, 4], Endianness::Little, false)).unwrap();
+    assert_eq!(v.data, vec![6.0, 8.0]);
+}
+
+#[test]
+fn an_overlong_quaternion_keeps_the_voxel_volume() {
+    // b = c = sqrt(2): nifti1_io scales (b, c, d) to unit length (a half turn); left
+    // as stored, every voxel would be stretched by |q|^2 = 4 along two axes.
+    let mut h = header([4, 3, 2], 16, 32);
+    h.qform_code = 1;
+    h.quatern_b = 2f32.sqrt();
+    h.quatern_c = 2f32.sqrt();
+    h.pixdim = [1.0, 0.9, 0.9, 3.0, 1.0, 1.0, 1.0, 1.0];
+    let payload: Vec<u8> = (0..24).flat_map(|v| (v as f32).to_le_bytes()).collect();
+    let v = Volume::from_nifti_bytes(&encode_raw(&h, &payload, Endianness::Little, false)).unwrap();
+    let mm3 = v.geometry.voxel_volume_mm3();
+    assert!((mm3 - 0.9 * 0.9 * 3.0).abs() < 1e-4, "{mm3} mm3");
+}
+
 /// A quaternion header for a rotation by `deg` degrees about `axis` (0 = x, 2 = z).
 fn qform_header(dims: [usize; 3], axis: usize, deg: f64, qfac: f32) -> NiftiHeader {
     let mut h = header(dims, 16, 32);

@@ -183,7 +183,7 @@ fn cases() -> Vec<Case> {
                     vec![],
                 ),
             ),
-            expect: "exceeds the limits",
+            expect: "too large",
         },
         Case {
             name: "4-D series",
@@ -250,7 +250,7 @@ fn cases() -> Vec<Case> {
         Case {
             name: "zero voxel size",
             input: Input::Flair("nii", with(|h| h.pixdim[2] = 0.0, f32s(n, 1.0))),
-            expect: "pixdim[2]",
+            expect: "voxel axis 2 a size of 0",
         },
         Case {
             name: "singular sform",
@@ -259,12 +259,70 @@ fn cases() -> Vec<Case> {
                 with(
                     |h| {
                         h.sform_code = 1;
-                        h.srow_y = [0.0; 4];
+                        h.srow_x = [1.0, 1.0, 0.0, 0.0];
+                        h.srow_y = [1.0, 1.0, 0.0, 0.0];
+                        h.srow_z = [0.0, 0.0, 1.0, 0.0];
                     },
                     f32s(n, 1.0),
                 ),
             ),
             expect: "singular",
+        },
+        // A 1 KB file whose 1e-4 mm voxels made the morphology's discs billions of
+        // offsets (an abort), with a T1 so that brain extraction runs.
+        Case {
+            name: "microscopic voxels",
+            input: Input::T1(with(
+                |h| h.pixdim[1..3].copy_from_slice(&[1e-4, 1e-4]),
+                f32s(n, 1.0),
+            )),
+            expect: "0.1 to 20 mm",
+        },
+        Case {
+            name: "100 mm voxels",
+            input: Input::Flair("nii", with(|h| h.pixdim[1] = 100.0, f32s(n, 1.0))),
+            expect: "0.1 to 20 mm",
+        },
+        Case {
+            name: "huge sform entry",
+            input: Input::Flair(
+                "nii",
+                with(
+                    |h| {
+                        h.sform_code = 1;
+                        h.srow_x = [3.0e37, 0.0, 0.0, 0.0];
+                        h.srow_y = [0.0, 2.0, 0.0, 0.0];
+                        h.srow_z = [0.0, 0.0, 4.0, 0.0];
+                    },
+                    f32s(n, 1.0),
+                ),
+            ),
+            expect: "unusable geometry",
+        },
+        Case {
+            name: "field of view of a whole body",
+            input: Input::Flair("nii", with(|h| h.dim[1] = 2000, f32s(2000 * 8 * 4, 1.0))),
+            expect: "at most 600 mm",
+        },
+        Case {
+            name: "origin far outside any scanner",
+            input: Input::Flair("nii", with(|h| h.quatern_x = 1.0e7, f32s(n, 1.0))),
+            expect: "origin",
+        },
+        Case {
+            name: "a character device (/dev/zero) as FLAIR",
+            input: Input::Args(|_| vec!["--flair".into(), "/dev/zero".into()]),
+            expect: "not a regular file",
+        },
+        Case {
+            name: "a FIFO as FLAIR",
+            input: Input::Args(|d| {
+                let fifo = d.join("fifo.nii");
+                let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+                assert!(made.is_ok_and(|s| s.success()), "mkfifo");
+                vec!["--flair".into(), fifo.display().to_string()]
+            }),
+            expect: "not a regular file",
         },
         Case {
             name: "directory as input",
@@ -483,3 +541,65 @@ fn outputs_have_the_mode_of_new_files(dir: &Path, names: &[&str]) {
 
 #[cfg(not(unix))]
 fn outputs_have_the_mode_of_new_files(_: &Path, _: &[&str]) {}
+
+/// Valid inputs that were refused or misread: each must now segment like its plain form.
+#[test]
+fn valid_inputs_that_were_refused_now_segment() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    tiny_weights(d);
+    let case = small_phantom(plain_affine());
+    let weights = d.display().to_string();
+    let segment = |flair: &Path, t1: Option<&Path>, mask: &str| {
+        let mask = d.join(mask);
+        let mut args = vec![
+            "segment".to_string(),
+            "--flair".into(),
+            flair.display().to_string(),
+            "--output".into(),
+            mask.display().to_string(),
+            "--weights".into(),
+            weights.clone(),
+            "--json".into(),
+        ];
+        if let Some(t1) = t1 {
+            args.extend(["--t1".into(), t1.display().to_string()]);
+        }
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = wmh(&refs);
+        assert!(
+            out.status.success(),
+            "{}: {}",
+            flair.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        (std::fs::read(mask).unwrap(), summary)
+    };
+    let plain = d.join("plain.nii");
+    let t1 = d.join("t1.nii.gz");
+    std::fs::write(&plain, good_flair()).unwrap();
+    common::write_volume(&t1, &case.t1);
+    let (reference, _) = segment(&plain, None, "plain-mask.nii");
+
+    // Concatenated gzip members (as BGZF and parallel gzip write them) are one stream.
+    let bytes = good_flair();
+    let mid = bytes.len() / 3;
+    let multi = d.join("multi.nii.gz");
+    std::fs::write(&multi, [gz(&bytes[..mid]), gz(&bytes[mid..])].concat()).unwrap();
+    assert_eq!(segment(&multi, None, "multi-mask.nii").0, reference);
+
+    // A skull-stripped FLAIR with a head T1 on the same grid: segmented, filter on.
+    let brain =
+        wmh::brain::brain_mask_stored(&case.t1.data, &case.t1.geometry.affine, case.t1.dims);
+    let mut stripped = case.flair.clone();
+    for (v, &b) in stripped.data.iter_mut().zip(&brain) {
+        if !b {
+            *v = 0.0;
+        }
+    }
+    let stripped_path = d.join("stripped.nii.gz");
+    common::write_volume(&stripped_path, &stripped);
+    let (_, summary) = segment(&stripped_path, Some(&t1), "stripped-mask.nii");
+    assert_eq!(summary["wm_filter"], true, "{summary}");
+}

@@ -3,8 +3,10 @@
 //!
 //! Problems visible before any work (a missing file, a repeated or unsafe case id, an
 //! output that would overwrite an input) refuse the whole run and write nothing. A case
-//! whose files turn out unreadable or inconsistent is recorded as failed in the summary
-//! and the others go on; the command then exits non-zero.
+//! whose files turn out unreadable or inconsistent, or that meets a bug (a panic), is
+//! recorded as failed in the summary and the others go on; the command then exits
+//! non-zero. The tables grow a case at a time, so a run killed midway keeps the rows of
+//! the cases it finished.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -73,8 +75,8 @@ struct ManifestRow {
 
 /// One line of summary.csv.
 #[derive(Debug, Serialize)]
-struct SummaryRow<'a> {
-    id: &'a str,
+struct SummaryRow {
+    id: String,
     status: &'static str,
     /// The probability threshold the mask was cut at.
     threshold: Option<f32>,
@@ -89,16 +91,16 @@ struct SummaryRow<'a> {
     brain_ml: Option<f64>,
     head_overlap_dice: Option<f64>,
     seconds: Option<f64>,
-    mask: Option<&'a Path>,
-    flair: &'a Path,
-    t1: Option<&'a Path>,
+    mask: Option<String>,
+    flair: String,
+    t1: Option<String>,
     error: Option<String>,
 }
 
 /// One line of lesions.csv: a lesion of a case, largest first.
 #[derive(Debug, Serialize)]
-struct LesionRow<'a> {
-    id: &'a str,
+struct LesionRow {
+    id: String,
     lesion: usize,
     voxels: usize,
     volume_ml: f64,
@@ -223,13 +225,124 @@ fn prepare_out_dir(args: &Args, cases: &[Case], tables: [&Path; 2]) -> Result<()
     checked
 }
 
-/// Serialises rows as CSV with a header line.
-fn csv_bytes<T: Serialize>(rows: &[T]) -> Result<Vec<u8>> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    for r in rows {
-        w.serialize(r)?;
+/// Text cells a spreadsheet would run as a formula (OWASP's CSV injection list) get a
+/// leading apostrophe, so a case id, path or error message is shown, never executed.
+fn cell(text: &str) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_string()
     }
-    Ok(w.into_inner()?)
+}
+
+/// A path as a neutralised text cell.
+fn path_cell(path: &Path) -> String {
+    cell(&path.display().to_string())
+}
+
+/// summary.csv and lesions.csv, written a case at a time (each row flushed to disk as
+/// its case ends), so that a run killed midway (out of memory, power) keeps the row of
+/// every case it finished.
+struct Tables {
+    summary: csv::Writer<std::fs::File>,
+    lesions: csv::Writer<std::fs::File>,
+}
+
+impl Tables {
+    fn create(summary: &Path, lesions: &Path) -> Result<Self> {
+        let open = |p: &Path| {
+            std::fs::File::create(p)
+                .map(csv::Writer::from_writer)
+                .with_context(|| format!("{}: cannot create", p.display()))
+        };
+        Ok(Self {
+            summary: open(summary)?,
+            lesions: open(lesions)?,
+        })
+    }
+
+    /// Appends one finished case.
+    fn add(&mut self, case: &Case, result: &Result<Outcome>, settings: &Settings) -> Result<()> {
+        let ok = result.as_ref().ok();
+        self.summary.serialize(SummaryRow {
+            id: cell(&case.id),
+            status: if ok.is_some() { "ok" } else { "failed" },
+            threshold: ok.map(|o| o.seg.threshold),
+            min_lesion_mm3: ok.map(|o| o.seg.min_lesion_mm3),
+            symmetries: ok.map(|_| settings.symmetries.count()),
+            lesion_count: ok.map(|o| o.seg.lesions.len()),
+            total_ml: ok.map(|o| o.seg.total_ml),
+            wm_filter: ok.map(|o| o.seg.wm_filtered),
+            brain_fallback_slices: ok.map(|o| o.seg.brain_fallback_slices),
+            brain_ml: ok.and_then(|o| o.seg.brain_ml),
+            head_overlap_dice: ok.and_then(|o| o.head_overlap),
+            seconds: ok.map(|o| o.seconds),
+            mask: ok.map(|_| path_cell(&case.mask)),
+            flair: path_cell(&case.flair),
+            t1: case.t1.as_deref().map(path_cell),
+            error: result.as_ref().err().map(|e| cell(&format!("{e:#}"))),
+        })?;
+        if let Ok(Outcome { seg, .. }) = result {
+            for (k, l) in seg.lesions.iter().enumerate() {
+                self.lesions.serialize(LesionRow {
+                    id: cell(&case.id),
+                    lesion: k + 1,
+                    voxels: l.voxels,
+                    volume_ml: l.volume_ml,
+                    centroid_i: l.centroid[0],
+                    centroid_j: l.centroid[1],
+                    centroid_k: l.centroid[2],
+                    slice: l.slice,
+                })?;
+            }
+        }
+        for w in [&mut self.summary, &mut self.lesions] {
+            w.flush()?;
+            w.get_ref().sync_data()?;
+        }
+        Ok(())
+    }
+}
+
+/// Runs one case's work, turning a panic (a bug) into that case's error, so that the
+/// other cases go on and the tables get its row.
+fn isolated<T>(work: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).unwrap_or_else(|payload| {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "no message".into());
+        bail!("internal error (a bug in wmh; please report it): {message}")
+    })
+}
+
+/// Segments every case in turn, each isolated from the others' failures, and adds its
+/// row to the tables; returns how many failed.
+fn segment_all(
+    cases: &[Case],
+    tables: &mut Tables,
+    settings: &Settings,
+    run_case: &mut dyn FnMut(&Case) -> Result<Outcome>,
+) -> Result<usize> {
+    let bar = ProgressBar::new(cases.len() as u64).with_style(
+        ProgressStyle::with_template("{msg:>20} [{bar:30}] {pos}/{len} cases, eta {eta}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    let mut failed = 0;
+    for case in cases {
+        bar.set_message(case.id.clone());
+        let result = isolated(|| run_case(case));
+        if let Err(e) = &result {
+            failed += 1;
+            bar.suspend(|| eprintln!("wmh: {}: {e:#}", case.id));
+        }
+        tables.add(case, &result, settings)?;
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    Ok(failed)
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -240,65 +353,10 @@ pub fn run(args: Args) -> Result<()> {
     let (device, networks) = args.settings.load(cases.iter().any(|c| c.t1.is_some()))?;
     prepare_out_dir(&args, &cases, [&summary_path, &lesions_path])?;
 
-    let bar = ProgressBar::new(cases.len() as u64).with_style(
-        ProgressStyle::with_template("{msg:>20} [{bar:30}] {pos}/{len} cases, eta {eta}")
-            .expect("valid template")
-            .progress_chars("=> "),
-    );
-    let mut results = Vec::with_capacity(cases.len());
-    for case in &cases {
-        bar.set_message(case.id.clone());
-        let result =
-            segment::segment_case(&case.job(), &networks, &device, &args.settings, &mut |_| {});
-        if let Err(e) = &result {
-            bar.suspend(|| eprintln!("wmh: {}: {e:#}", case.id));
-        }
-        results.push(result);
-        bar.inc(1);
-    }
-    bar.finish_and_clear();
-
-    let mut summary = Vec::with_capacity(cases.len());
-    let mut lesions = Vec::new();
-    for (case, result) in cases.iter().zip(&results) {
-        let ok = result.as_ref().ok();
-        summary.push(SummaryRow {
-            id: &case.id,
-            status: if ok.is_some() { "ok" } else { "failed" },
-            threshold: ok.map(|o| o.seg.threshold),
-            min_lesion_mm3: ok.map(|o| o.seg.min_lesion_mm3),
-            symmetries: ok.map(|_| args.settings.symmetries.count()),
-            lesion_count: ok.map(|o| o.seg.lesions.len()),
-            total_ml: ok.map(|o| o.seg.total_ml),
-            wm_filter: ok.map(|o| o.seg.wm_filtered),
-            brain_fallback_slices: ok.map(|o| o.seg.brain_fallback_slices),
-            brain_ml: ok.and_then(|o| o.seg.brain_ml),
-            head_overlap_dice: ok.and_then(|o| o.head_overlap),
-            seconds: ok.map(|o| o.seconds),
-            mask: ok.map(|_| case.mask.as_path()),
-            flair: &case.flair,
-            t1: case.t1.as_deref(),
-            error: result.as_ref().err().map(|e| format!("{e:#}")),
-        });
-        if let Ok(Outcome { seg, .. }) = result {
-            lesions.extend(seg.lesions.iter().enumerate().map(|(k, l)| LesionRow {
-                id: &case.id,
-                lesion: k + 1,
-                voxels: l.voxels,
-                volume_ml: l.volume_ml,
-                centroid_i: l.centroid[0],
-                centroid_j: l.centroid[1],
-                centroid_k: l.centroid[2],
-                slice: l.slice,
-            }));
-        }
-    }
-    files::write_all_atomic(&[
-        (&summary_path, csv_bytes(&summary)?),
-        (&lesions_path, csv_bytes(&lesions)?),
-    ])?;
-
-    let failed = results.iter().filter(|r| r.is_err()).count();
+    let mut tables = Tables::create(&summary_path, &lesions_path)?;
+    let failed = segment_all(&cases, &mut tables, &args.settings, &mut |case| {
+        segment::segment_case(&case.job(), &networks, &device, &args.settings, &mut |_| {})
+    })?;
     println!(
         "{} cases: {} segmented, {failed} failed; tables in {} and {}",
         cases.len(),
@@ -348,5 +406,58 @@ mod tests {
         assert!(from_manifest(&m).is_err());
         std::fs::write(&m, "id,flair,t1\n").unwrap();
         assert!(from_manifest(&m).is_err());
+    }
+
+    #[test]
+    fn text_cells_never_start_a_formula() {
+        for (raw, shown) in [
+            ("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"),
+            ("+1", "'+1"),
+            ("-2+3", "'-2+3"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\tx", "'\tx"),
+            ("sub-01", "sub-01"),
+            ("/data/a=b.nii", "/data/a=b.nii"),
+        ] {
+            assert_eq!(cell(raw), shown);
+        }
+    }
+
+    #[test]
+    fn a_case_that_panics_is_recorded_as_failed_and_the_others_go_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let case = |id: &str| Case {
+            id: id.into(),
+            flair: dir.path().join(format!("{id}.nii")),
+            t1: None,
+            mask: dir.path().join(format!("{id}_mask.nii.gz")),
+            probability: None,
+            wm_mask: None,
+        };
+        let cases = [case("a"), case("b"), case("c")];
+        let (summary, lesions) = (dir.path().join("s.csv"), dir.path().join("l.csv"));
+        let mut tables = Tables::create(&summary, &lesions).unwrap();
+        let settings = <Settings as clap::FromArgMatches>::from_arg_matches(
+            &<Settings as clap::Args>::augment_args(clap::Command::new("t"))
+                .get_matches_from(["t"]),
+        )
+        .unwrap();
+        let mut seen = Vec::new();
+        let failed = segment_all(&cases, &mut tables, &settings, &mut |c| {
+            seen.push(c.id.clone());
+            if c.id == "b" {
+                panic!("index out of bounds in case b");
+            }
+            bail!("{}: unreadable", c.id)
+        })
+        .unwrap();
+        assert_eq!(seen, ["a", "b", "c"]);
+        assert_eq!(failed, 3);
+        let text = std::fs::read_to_string(&summary).unwrap();
+        let rows: Vec<&str> = text.lines().skip(1).collect();
+        assert_eq!(rows.len(), 3, "{text}");
+        assert!(rows[1].starts_with("b,failed,") && rows[1].contains("internal error"));
+        assert!(rows[1].contains("index out of bounds in case b"), "{text}");
+        assert!(rows[2].starts_with("c,failed,"));
     }
 }

@@ -1,15 +1,12 @@
 //! File access for the CLI: careful reads with clear errors, and atomic writes that
 //! never leave partial files and never touch an input.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
-use crate::volume::Volume;
-
-/// Largest file the tool will read (compressed or not).
-const MAX_FILE_BYTES: u64 = 2 << 30;
+use crate::volume::{Limits, Volume};
 
 /// Reads a NIfTI file, naming the file in any error.
 pub fn read_volume(path: &Path) -> Result<Volume> {
@@ -17,21 +14,37 @@ pub fn read_volume(path: &Path) -> Result<Volume> {
     Volume::from_nifti_bytes(&bytes).with_context(|| format!("{}", path.display()))
 }
 
-/// Reads a whole file after checking that it is a regular file of sane size.
+/// Reads a whole regular file of at most [`Limits::NATIVE`]'s size.
+///
+/// Devices, FIFOs and sockets are refused before they are opened (reading
+/// `/dev/zero` never ends, opening a FIFO waits for a writer), and the read itself
+/// is bounded, so a file that grows while it is read cannot exhaust memory.
 pub fn read_bytes(path: &Path) -> Result<Vec<u8>> {
     let meta =
         std::fs::metadata(path).with_context(|| format!("{}: cannot open", path.display()))?;
     if meta.is_dir() {
         bail!("{}: is a directory, not a NIfTI file", path.display());
     }
-    if meta.len() > MAX_FILE_BYTES {
+    if !meta.is_file() {
         bail!(
-            "{}: {} bytes is larger than any brain MRI volume this tool accepts",
-            path.display(),
-            meta.len()
+            "{}: is not a regular file (a device, pipe or socket)",
+            path.display()
         );
     }
-    std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))
+    let limit = Limits::NATIVE.max_file_bytes;
+    Limits::NATIVE
+        .check_file_size(meta.len())
+        .with_context(|| format!("{}", path.display()))?;
+    let file =
+        std::fs::File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("{}: cannot read", path.display()))?;
+    Limits::NATIVE
+        .check_file_size(bytes.len() as u64)
+        .with_context(|| format!("{}: grew while it was read", path.display()))?;
+    Ok(bytes)
 }
 
 /// Whether an output path asks for gzip, by its extension; other extensions are refused.

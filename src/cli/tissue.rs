@@ -57,7 +57,8 @@ pub fn run(args: Args) -> Result<()> {
     inputs.extend(args.mask.as_deref());
     inputs.extend(args.reference.as_deref());
     files::check_outputs(&[&args.output], &inputs)?;
-    let t1 = files::read_volume(&args.t1)?;
+    let mut t1 = files::read_volume(&args.t1)?;
+    crate::volume::tame_range(&mut t1.data);
     let mask = match &args.mask {
         Some(path) => {
             let m = files::read_volume(path)?;

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::metrics::label_26;
 use crate::model::{Ensemble, Symmetries, UNetConfig};
-use crate::volume::{self, Reorientation, Volume, dice, foreground_mask, index, resample};
+use crate::volume::{self, Reorientation, Volume, foreground_mask, index, resample};
 pub use preprocess::{Normalisation, Plane, SliceStack};
 
 /// Why a segmentation could not be made.
@@ -30,11 +30,13 @@ pub enum PipelineError {
         "the T1 does not overlap the FLAIR in world space ({0:.0}% of the FLAIR head lies inside the T1's field of view)"
     )]
     NoOverlap(f64),
-    /// The T1 overlaps but its head does not line up with the FLAIR's.
+    /// The T1 overlaps but its foreground does not line up with the FLAIR's.
     #[error(
-        "the T1 does not line up with the FLAIR (head overlap Dice {0:.2}); register them first"
+        "the T1 does not line up with the FLAIR (foreground Dice {:.2}, {:.0}% of the smaller foreground inside the other); register them first",
+        .0.dice,
+        .0.contained * 100.0
     )]
-    Misaligned(f64),
+    Misaligned(Overlap),
     /// Weights or their settings could not be used.
     #[error("bad network weights: {0}")]
     Weights(String),
@@ -89,6 +91,48 @@ pub struct NetworkSpec {
     /// How the network's input is normalised (the z-score before it was configurable).
     #[serde(default, skip_serializing_if = "is_zscore")]
     pub normalisation: Normalisation,
+}
+
+/// In-plane spacings (mm) a network may declare: finer would make planes of millions
+/// of pixels, coarser would blur away every lesion.
+pub const SPACING_RANGE_MM: std::ops::RangeInclusive<f64> = 0.5..=4.0;
+/// WM-region dilations (mm) a network may declare.
+pub const DILATION_RANGE_MM: std::ops::RangeInclusive<f64> = 0.0..=20.0;
+
+impl NetworkSpec {
+    /// Refuses settings no trained network has: each would otherwise fail later, far
+    /// from its cause, or silently (a NaN threshold marks nothing).
+    pub fn check(&self) -> Result<(), PipelineError> {
+        let bad = |what: String| Err(PipelineError::Weights(what));
+        if self.unet.base_width == 0 || self.unet.base_width > 512 || self.unet.context > 8 {
+            return bad(format!("implausible settings {:?}", self.unet));
+        }
+        if self.members == 0 || self.members > MAX_MEMBERS {
+            return bad(format!(
+                "{} ensemble members (1 to {MAX_MEMBERS} allowed)",
+                self.members
+            ));
+        }
+        if !SPACING_RANGE_MM.contains(&self.spacing_mm) {
+            return bad(format!(
+                "spacing_mm {} is outside {:?} mm",
+                self.spacing_mm, SPACING_RANGE_MM
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.threshold) {
+            return bad(format!(
+                "threshold {} is not a probability (0 to 1)",
+                self.threshold
+            ));
+        }
+        if !DILATION_RANGE_MM.contains(&self.dilation_mm) {
+            return bad(format!(
+                "dilation_mm {} is outside {:?} mm",
+                self.dilation_mm, DILATION_RANGE_MM
+            ));
+        }
+        Ok(())
+    }
 }
 
 fn is_zscore(n: &Normalisation) -> bool {
@@ -171,18 +215,7 @@ impl Network {
     pub fn load(spec_json: &[u8], weights: &[u8], device: &Device) -> Result<Self, PipelineError> {
         let spec: NetworkSpec = serde_json::from_slice(spec_json)
             .map_err(|e| PipelineError::Weights(format!("settings: {e}")))?;
-        if spec.unet.base_width == 0 || spec.unet.base_width > 512 || spec.unet.context > 8 {
-            return Err(PipelineError::Weights(format!(
-                "implausible settings {:?}",
-                spec.unet
-            )));
-        }
-        if spec.members == 0 || spec.members > MAX_MEMBERS {
-            return Err(PipelineError::Weights(format!(
-                "{} ensemble members (1 to {MAX_MEMBERS} allowed)",
-                spec.members
-            )));
-        }
+        spec.check()?;
         // A single network keeps the plain layout, so every earlier weights file loads.
         let model = if spec.members == 1 {
             let mut net = spec.unet.init(device);
@@ -370,9 +403,46 @@ impl Default for Options {
     }
 }
 
-/// Below this Dice of FLAIR and T1 head masks the pair is called misaligned; the real
-/// registered pairs we have score 0.87 to 0.99.
+/// How the FLAIR's and the T1's foregrounds (head, or brain where one is skull-stripped)
+/// overlap on the FLAIR grid.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Overlap {
+    /// Dice of the two foregrounds.
+    pub dice: f64,
+    /// Fraction of the smaller foreground inside the larger one.
+    pub contained: f64,
+}
+
+/// Below this Dice of FLAIR and T1 foregrounds, a pair of heads is called misaligned;
+/// the real registered pairs we have score 0.87 to 0.99.
 pub const MIN_HEAD_OVERLAP: f64 = 0.7;
+/// Where one image is skull-stripped (a brain and a head: Dice about 0.5), the pair is
+/// aligned when this much of the brain lies inside the other's head: the brain reaches
+/// to within a few millimetres of the skull, so a shift of a centimetre or two pushes
+/// part of it out.
+pub const MIN_CONTAINED: f64 = 0.97;
+
+impl Overlap {
+    /// The overlap of two masks of one grid.
+    pub fn of(a: &[bool], b: &[bool]) -> Self {
+        let (mut both, mut na, mut nb) = (0usize, 0usize, 0usize);
+        for (&x, &y) in a.iter().zip(b) {
+            both += usize::from(x && y);
+            na += usize::from(x);
+            nb += usize::from(y);
+        }
+        let ratio = |n: usize, d: usize| if d == 0 { 0.0 } else { n as f64 / d as f64 };
+        Self {
+            dice: ratio(2 * both, na + nb),
+            contained: ratio(both, na.min(nb)),
+        }
+    }
+
+    /// Two heads that overlap well, or a brain inside a head.
+    pub fn aligned(&self) -> bool {
+        self.dice >= MIN_HEAD_OVERLAP || self.contained >= MIN_CONTAINED
+    }
+}
 
 /// What the networks expect of their inputs.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -418,10 +488,11 @@ pub const MIN_WM_FRACTION_OF_BRAIN: f64 = 0.15;
 impl Inputs {
     /// Resamples the T1 onto the FLAIR grid, checks that they line up, and prepares slices.
     pub fn prepare(
-        flair: Volume,
+        mut flair: Volume,
         t1: Option<&Volume>,
         prep: Preparation,
     ) -> Result<Self, PipelineError> {
+        volume::tame_range(&mut flair.data);
         let spacing_mm = prep.spacing_mm;
         let axis = volume::affine::slice_axis(&flair.geometry.affine);
         let head = foreground_mask(&flair.data, flair.dims, axis);
@@ -433,14 +504,15 @@ impl Inputs {
         let (t1_stack, head_overlap, brain) = match t1 {
             None => (None, None, None),
             Some(t1) => {
-                let r = resample::onto_grid(t1, flair.dims, &flair.geometry.affine);
+                let mut r = resample::onto_grid(t1, flair.dims, &flair.geometry.affine);
+                volume::tame_range(&mut r.data);
                 let t1_head = foreground_mask(&r.data, flair.dims, axis);
                 let covered = head_coverage(&flair, t1, &head);
                 if covered < 0.5 {
                     return Err(PipelineError::NoOverlap(covered * 100.0));
                 }
-                let overlap = dice(&head, &t1_head);
-                if overlap < MIN_HEAD_OVERLAP {
+                let overlap = Overlap::of(&head, &t1_head);
+                if !overlap.aligned() {
                     return Err(PipelineError::Misaligned(overlap));
                 }
                 let (stripped, brain) = strip_skull(&r.data, &flair, &reorient);
@@ -452,7 +524,7 @@ impl Inputs {
                         spacing_mm.1,
                         Normalisation::Zscore,
                     )),
-                    Some(overlap),
+                    Some(overlap.dice),
                     Some(brain),
                 )
             }
@@ -1025,6 +1097,67 @@ mod tests {
                 .filter_description()
                 .contains("warning")
         );
+    }
+
+    #[test]
+    fn intensities_near_the_limits_of_f32_prepare_as_ordinary_ones() {
+        // Centred on zero, so the range spans about -1.7e38 to 1.7e38 once scaled: the
+        // peak's width (hi - lo) overflowed f32 and every voxel normalised to 0.
+        let case = crate::phantom::example();
+        let centre = volume::percentile(&case.flair.data, 50.0);
+        let mut plain = case.flair.clone();
+        plain.data.iter_mut().for_each(|v| *v -= centre);
+        let mut extreme = plain.clone();
+        let top = extreme.data.iter().fold(0f32, |m, v| m.max(v.abs()));
+        let shift = 127 - f64::from(top).log2().ceil() as i32;
+        extreme.data.iter_mut().for_each(|v| *v *= 2f32.powi(shift));
+        assert!(extreme.data.iter().any(|v| v.abs() > 1.0e38));
+        let mut t1_extreme = case.t1.clone();
+        t1_extreme
+            .data
+            .iter_mut()
+            .for_each(|v| *v *= 2f32.powi(100));
+        for norm in [Normalisation::Zscore, Normalisation::Peak] {
+            let prep = Preparation {
+                flair: norm,
+                ..Preparation::default()
+            };
+            let a = Inputs::prepare(plain.clone(), Some(&case.t1), prep).unwrap();
+            let b = Inputs::prepare(extreme.clone(), Some(&t1_extreme), prep).unwrap();
+            assert!(a.flair.data.iter().all(|v| v.is_finite()));
+            assert_eq!(a.flair.data, b.flair.data, "{norm:?}");
+            assert_eq!(a.t1.unwrap().data, b.t1.unwrap().data);
+            assert_eq!(a.brain, b.brain);
+        }
+    }
+
+    #[test]
+    fn settings_outside_their_ranges_are_refused_on_load() {
+        let device = Device::flex();
+        let net = tiny(2, &device);
+        let weights = net.weights_bytes(false).unwrap();
+        let load = |edit: &dyn Fn(&mut NetworkSpec)| {
+            let mut spec = net.spec.clone();
+            edit(&mut spec);
+            Network::load(&serde_json::to_vec(&spec).unwrap(), &weights, &device)
+        };
+        assert!(load(&|_| {}).is_ok());
+        let refused: [(&dyn Fn(&mut NetworkSpec), &str); 6] = [
+            (&|s| s.spacing_mm = 0.001, "spacing_mm"),
+            (&|s| s.spacing_mm = 100.0, "spacing_mm"),
+            (&|s| s.threshold = 1.5, "threshold"),
+            (&|s| s.threshold = -0.1, "threshold"),
+            (&|s| s.dilation_mm = -1.0, "dilation_mm"),
+            (&|s| s.dilation_mm = 1.0e9, "dilation_mm"),
+        ];
+        for (edit, word) in refused {
+            let err = load(edit).unwrap_err().to_string();
+            assert!(err.contains(word), "{err}");
+        }
+        // JSON has no NaN; a spec built in code is checked all the same.
+        let mut spec = net.spec.clone();
+        spec.threshold = f32::NAN;
+        assert!(spec.check().is_err());
     }
 
     #[test]

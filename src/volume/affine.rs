@@ -44,13 +44,22 @@ pub fn header_affine(h: &NiftiHeader) -> (Affine, TransformSource) {
 
 /// The qform affine from the quaternion parameters (NIfTI-1 "method 2").
 pub fn qform_affine(h: &NiftiHeader) -> Affine {
-    let (b, c, d) = (
+    let (mut b, mut c, mut d) = (
         f64::from(h.quatern_b),
         f64::from(h.quatern_c),
         f64::from(h.quatern_d),
     );
-    // Rounding in the stored b, c, d can push the sum a hair above one.
-    let a = (1.0 - (b * b + c * c + d * d)).max(0.0).sqrt();
+    // As nifti1_io: when b, c, d leave no room for `a` (rounding, or a writer that
+    // stored a full unit quaternion's vector part), they are scaled to unit length and
+    // a = 0, a half turn; left unscaled they would stretch every voxel by |q|^2.
+    let sum = b * b + c * c + d * d;
+    let a = if 1.0 - sum < 1.0e-7 {
+        let norm = sum.sqrt();
+        (b, c, d) = (b / norm, c / norm, d / norm);
+        0.0
+    } else {
+        (1.0 - sum).sqrt()
+    };
     let rot = [
         [
             a * a + b * b - c * c - d * d,
@@ -229,6 +238,26 @@ mod tests {
         };
         let a = qform_affine(&h);
         assert!(close(a[0][0], -1.0) && close(a[1][1], -1.0) && close(a[2][2], 1.0));
+    }
+
+    #[test]
+    fn an_overlong_quaternion_is_scaled_to_unit_length() {
+        // |(b, c, d)| = 2: a half turn about (1, 1, 0)/sqrt(2), voxel sizes unchanged.
+        let s = 2f32.sqrt();
+        let h = NiftiHeader {
+            pixdim: [1.0, 0.9, 0.9, 3.0, 1.0, 1.0, 1.0, 1.0],
+            quatern_b: s,
+            quatern_c: s,
+            ..NiftiHeader::default()
+        };
+        let a = qform_affine(&h);
+        let sizes = voxel_sizes(&a);
+        for (got, want) in sizes.iter().zip([0.9, 0.9, 3.0]) {
+            assert!((got - want).abs() < 1e-6, "{sizes:?}");
+        }
+        // The half turn about the x=y diagonal swaps x and y and flips z.
+        assert!(close(a[0][1], 0.9f32 as f64) && close(a[1][0], 0.9f32 as f64));
+        assert!(close(a[2][2], -3.0));
     }
 
     #[test]

@@ -5,21 +5,74 @@
 //! is decoded here because every scalar datatype, either byte order and the scaling
 //! fields must end up as one `f32` grid. The header is also written here: the crate's
 //! writer only targets file paths, which the browser does not have.
+//!
+//! Every bound a file must meet is checked here, once, for native and wasm alike,
+//! before anything the header announces is allocated: a header's claims cost nothing
+//! until the bytes behind them have arrived.
 
 use std::io::Read;
 
-use flate2::read::GzDecoder;
+use flate2::read::MultiGzDecoder;
 use nifti::{Endianness, NiftiHeader};
 
-use super::affine::{self, TransformSource};
+use super::affine::{self, Affine, TransformSource};
 use super::{Geometry, Volume, VolumeError};
 
-/// Largest accepted extent along one axis.
-pub const MAX_DIM: usize = 2048;
-/// Largest accepted number of voxels (a 512^3 volume; about 0.5 GiB as f32).
-pub const MAX_VOXELS: usize = 512 * 512 * 512;
+/// Smallest accepted voxel edge (mm), from the chosen voxel-to-world transform: finer
+/// than any in-vivo MRI, and it keeps the morphology's millimetre-sized structuring
+/// elements to a few thousand voxels.
+pub const MIN_VOXEL_MM: f64 = 0.1;
+/// Largest accepted voxel edge (mm): coarser than any usable brain MRI slice.
+pub const MAX_VOXEL_MM: f64 = 20.0;
+/// Largest accepted extent of the grid along one voxel axis (mm): a head with neck and
+/// shoulders fits; a whole body does not. It bounds every resampled plane's size.
+pub const MAX_FIELD_OF_VIEW_MM: f64 = 600.0;
+/// Largest accepted distance (mm) of the grid's origin from the scanner's centre.
+pub const MAX_ORIGIN_MM: f64 = 1.0e5;
 const HEADER_SIZE: usize = 348;
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+/// Largest data offset accepted (extensions are skipped, never kept).
+const MAX_VOX_OFFSET: f32 = 1.0e8;
+
+/// The sizes a decoder accepts, checked from the header before allocating.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest extent along one axis.
+    pub max_dim: usize,
+    /// Largest number of voxels.
+    pub max_voxels: u64,
+    /// Largest file, compressed or not.
+    pub max_file_bytes: u64,
+}
+
+impl Limits {
+    /// The command-line tool: up to a 512^3 volume (0.5 GiB as f32), files up to 2 GiB.
+    pub const NATIVE: Limits = Limits {
+        max_dim: 2048,
+        max_voxels: 512 * 512 * 512,
+        max_file_bytes: 2 << 30,
+    };
+    /// The browser: a wasm32 instance has at most 4 GiB for everything, and a
+    /// segmentation holds about 40 bytes per voxel at its peak, so 32 Mi voxels (e.g.
+    /// 512x512x128 or 320x320x320) and files up to 512 MiB.
+    pub const BROWSER: Limits = Limits {
+        max_dim: 2048,
+        max_voxels: 1 << 25,
+        max_file_bytes: 512 << 20,
+    };
+
+    /// Refuses a file of `len` bytes before it is read.
+    pub fn check_file_size(&self, len: u64) -> Result<(), VolumeError> {
+        if len > self.max_file_bytes {
+            return Err(VolumeError::TooLarge(format!(
+                "the file has {} MiB; at most {} MiB are accepted here",
+                len >> 20,
+                self.max_file_bytes >> 20
+            )));
+        }
+        Ok(())
+    }
+}
 
 /// Element type of an encoded output volume.
 #[derive(Debug, Clone, Copy)]
@@ -30,81 +83,193 @@ pub enum OutputData<'a> {
     F32(&'a [f32]),
 }
 
-/// Decodes a NIfTI-1 file's bytes (gzipped or not) into a 3-D volume.
-///
-/// Dimensions and datatype are checked before any voxel buffer is allocated, and a
-/// gzip stream is never inflated past the size the header announces.
+/// Decodes a NIfTI-1 file's bytes (gzipped or not) into a 3-D volume, within the
+/// command-line tool's [`Limits::NATIVE`].
 pub fn decode(bytes: &[u8]) -> Result<Volume, VolumeError> {
+    decode_within(bytes, &Limits::NATIVE)
+}
+
+/// Decodes a NIfTI-1 file's bytes (gzipped or not) into a 3-D volume within `limits`.
+///
+/// Dimensions, datatype and geometry are checked before any voxel buffer is
+/// allocated, and the memory used grows with the voxel bytes actually present, never
+/// with what the header claims: a gzip stream (of one or several members) is never
+/// inflated past the size the header announces.
+pub fn decode_within(bytes: &[u8], limits: &Limits) -> Result<Volume, VolumeError> {
+    limits.check_file_size(bytes.len() as u64)?;
     if bytes.starts_with(&GZIP_MAGIC) {
-        decode_stream(GzDecoder::new(bytes), true)
+        let mut reader = MultiGzDecoder::new(bytes);
+        let raw_header = read_header(&mut reader, true)?;
+        let plan = Plan::new(&raw_header, limits)?;
+        skip(&mut reader, plan.skip, plan.data_len, true)?;
+        let raw = read_exactly(&mut reader, plan.data_len)?;
+        plan.finish(&raw)
     } else {
-        decode_stream(bytes, false)
+        let raw_header = read_header(&mut &bytes[..], false)?;
+        let plan = Plan::new(&raw_header, limits)?;
+        // Uncompressed: the voxels are converted straight from the caller's bytes.
+        let start = HEADER_SIZE + plan.skip;
+        let found = bytes.len().saturating_sub(start);
+        if found < plan.data_len {
+            return Err(VolumeError::Truncated {
+                expected: plan.data_len,
+                found,
+            });
+        }
+        let end = start + plan.data_len;
+        plan.finish(&bytes[start..end])
     }
 }
 
-fn decode_stream<R: Read>(mut reader: R, gz: bool) -> Result<Volume, VolumeError> {
-    let mut raw_header = [0u8; HEADER_SIZE];
-    read_fully(&mut reader, &mut raw_header, gz).and_then(|n| {
-        if n < HEADER_SIZE {
-            Err(VolumeError::NotNifti(format!(
-                "only {n} bytes, shorter than a NIfTI-1 header (348 bytes)"
-            )))
-        } else {
-            Ok(())
+/// What a checked header announces: everything needed to read and convert the voxels.
+struct Plan {
+    header: NiftiHeader,
+    dims: [usize; 3],
+    datatype: Datatype,
+    affine: Affine,
+    source: TransformSource,
+    /// Bytes between the header and the voxel data (extensions).
+    skip: usize,
+    /// Bytes of voxel data.
+    data_len: usize,
+}
+
+impl Plan {
+    fn new(raw_header: &[u8; HEADER_SIZE], limits: &Limits) -> Result<Self, VolumeError> {
+        let header = parse_header(raw_header)?;
+        let dims = checked_dims(&header, limits)?;
+        let datatype = Datatype::from_code(header.datatype)?;
+        // The voxel count is bounded, so this fits a 32-bit usize too.
+        let data_len = dims.iter().product::<usize>() * datatype.size();
+        let vox_offset = header.vox_offset;
+        if !vox_offset.is_finite() || vox_offset < HEADER_SIZE as f32 || vox_offset > MAX_VOX_OFFSET
+        {
+            return Err(VolumeError::Corrupt(format!(
+                "vox_offset {vox_offset} is not a valid data offset"
+            )));
         }
-    })?;
-    let header = parse_header(&raw_header)?;
-    let dims = checked_dims(&header)?;
-    let datatype = Datatype::from_code(header.datatype)?;
-    let nvox = dims[0] * dims[1] * dims[2];
-    let data_len = nvox * datatype.size();
-    let vox_offset = header.vox_offset;
-    if !vox_offset.is_finite() || vox_offset < HEADER_SIZE as f32 || vox_offset > 1.0e8 {
-        return Err(VolumeError::Corrupt(format!(
-            "vox_offset {vox_offset} is not a valid data offset"
+        let skip = vox_offset as usize - HEADER_SIZE;
+        let (affine, source) = affine::header_affine(&header);
+        check_geometry(&affine, source, dims)?;
+        Ok(Self {
+            header,
+            dims,
+            datatype,
+            affine,
+            source,
+            skip,
+            data_len,
+        })
+    }
+
+    /// Converts and scales the voxel bytes (`data_len` of them) into the volume.
+    fn finish(self, raw: &[u8]) -> Result<Volume, VolumeError> {
+        let mut data = self.datatype.to_f32(raw, self.header.endianness);
+        apply_scaling(&mut data, self.header.scl_slope, self.header.scl_inter);
+        let bad = data.iter().filter(|v| !v.is_finite()).count();
+        if bad > 0 {
+            return Err(VolumeError::NonFinite(bad));
+        }
+        Ok(Volume {
+            dims: self.dims,
+            data,
+            geometry: Geometry {
+                header: self.header,
+                affine: self.affine,
+                source: self.source,
+            },
+        })
+    }
+}
+
+/// The first 348 bytes, or a clear refusal for anything shorter.
+fn read_header<R: Read>(reader: &mut R, gz: bool) -> Result<[u8; HEADER_SIZE], VolumeError> {
+    let mut raw = [0u8; HEADER_SIZE];
+    let n = read_into(reader, &mut raw, gz)?;
+    if n < HEADER_SIZE {
+        return Err(VolumeError::NotNifti(format!(
+            "only {n} bytes, shorter than a NIfTI-1 header (348 bytes)"
         )));
     }
-    let skip = vox_offset as usize - HEADER_SIZE;
-    // Extensions between the header and the data are skipped without being kept.
-    let skipped = std::io::copy(&mut (&mut reader).take(skip as u64), &mut std::io::sink())
+    Ok(raw)
+}
+
+/// Skips the extensions between the header and the data without keeping them.
+fn skip<R: Read>(reader: &mut R, n: usize, data_len: usize, gz: bool) -> Result<(), VolumeError> {
+    let skipped = std::io::copy(&mut reader.take(n as u64), &mut std::io::sink())
         .map_err(|e| stream_error(e, gz))?;
-    if skipped < skip as u64 {
+    if skipped < n as u64 {
         return Err(VolumeError::Truncated {
             expected: data_len,
             found: 0,
         });
     }
-    let mut raw = vec![0u8; data_len];
-    let found = read_fully(&mut reader, &mut raw, gz)?;
-    if found < data_len {
-        return Err(VolumeError::Truncated {
-            expected: data_len,
-            found,
-        });
+    Ok(())
+}
+
+/// Reads `len` bytes from a gzip stream, growing the buffer only as bytes arrive, so a
+/// small stream whose header claims a large volume costs what the stream holds.
+fn read_exactly<R: Read>(reader: &mut R, len: usize) -> Result<Vec<u8>, VolumeError> {
+    const STEP: usize = 64 << 10;
+    let mut raw = Vec::new();
+    while raw.len() < len {
+        let grow = (len - raw.len()).min(raw.len().max(STEP));
+        let start = raw.len();
+        raw.reserve_exact(grow);
+        raw.resize(start + grow, 0);
+        let got = read_into(reader, &mut raw[start..], true)?;
+        if got < grow {
+            return Err(VolumeError::Truncated {
+                expected: len,
+                found: start + got,
+            });
+        }
     }
-    let mut data = datatype.to_f32(&raw, header.endianness);
-    drop(raw);
-    apply_scaling(&mut data, header.scl_slope, header.scl_inter);
-    let bad = data.iter().filter(|v| !v.is_finite()).count();
-    if bad > 0 {
-        return Err(VolumeError::NonFinite(bad));
+    Ok(raw)
+}
+
+/// Checks the voxel-to-world transform: invertible, finite, with voxel sizes, field of
+/// view and origin inside the accepted bounds.
+fn check_geometry(
+    a: &Affine,
+    source: TransformSource,
+    dims: [usize; 3],
+) -> Result<(), VolumeError> {
+    let name = source_name(source);
+    let singular = || {
+        VolumeError::Corrupt(format!(
+            "the {name} voxel-to-world transform is singular or not finite"
+        ))
+    };
+    if a.iter().flatten().any(|v| !v.is_finite()) {
+        return Err(singular());
     }
-    let (affine, source) = affine::header_affine(&header);
-    if affine.iter().flatten().any(|v| !v.is_finite()) || affine::invert(&affine).is_none() {
-        return Err(VolumeError::Corrupt(format!(
-            "the {} voxel-to-world transform is singular or not finite",
-            source_name(source)
+    let sizes = affine::voxel_sizes(a);
+    for (axis, (&mm, &n)) in sizes.iter().zip(&dims).enumerate() {
+        if !(MIN_VOXEL_MM..=MAX_VOXEL_MM).contains(&mm) {
+            return Err(VolumeError::BadGeometry(format!(
+                "the {name} gives voxel axis {} a size of {mm:.3e} mm; {MIN_VOXEL_MM} to {MAX_VOXEL_MM} mm are accepted",
+                axis + 1
+            )));
+        }
+        if mm * n as f64 > MAX_FIELD_OF_VIEW_MM {
+            return Err(VolumeError::BadGeometry(format!(
+                "voxel axis {} spans {:.0} mm ({n} voxels of {mm:.2} mm); at most {MAX_FIELD_OF_VIEW_MM} mm (a head) are accepted",
+                axis + 1,
+                mm * n as f64
+            )));
+        }
+    }
+    if affine::invert(a).is_none() {
+        return Err(singular());
+    }
+    if a.iter().any(|row| row[3].abs() > MAX_ORIGIN_MM) {
+        return Err(VolumeError::BadGeometry(format!(
+            "the {name} puts the grid's origin more than {} km from the scanner's centre",
+            MAX_ORIGIN_MM / 1.0e6
         )));
     }
-    Ok(Volume {
-        dims,
-        data,
-        geometry: Geometry {
-            header,
-            affine,
-            source,
-        },
-    })
+    Ok(())
 }
 
 fn source_name(s: TransformSource) -> &'static str {
@@ -116,7 +281,7 @@ fn source_name(s: TransformSource) -> &'static str {
 }
 
 /// Reads until `buf` is full or the stream ends; returns the number of bytes read.
-fn read_fully<R: Read>(reader: &mut R, buf: &mut [u8], gz: bool) -> Result<usize, VolumeError> {
+fn read_into<R: Read>(reader: &mut R, buf: &mut [u8], gz: bool) -> Result<usize, VolumeError> {
     let mut filled = 0;
     while filled < buf.len() {
         match reader.read(&mut buf[filled..]) {
@@ -167,8 +332,8 @@ fn parse_header(raw: &[u8; HEADER_SIZE]) -> Result<NiftiHeader, VolumeError> {
     NiftiHeader::from_reader(&raw[..]).map_err(|e| VolumeError::Corrupt(e.to_string()))
 }
 
-/// Validates `dim` and returns the three spatial extents.
-fn checked_dims(h: &NiftiHeader) -> Result<[usize; 3], VolumeError> {
+/// Validates `dim` against `limits` and returns the three spatial extents.
+fn checked_dims(h: &NiftiHeader, limits: &Limits) -> Result<[usize; 3], VolumeError> {
     let ndim = h.dim[0];
     if !(1..=7).contains(&ndim) {
         return Err(VolumeError::Corrupt(format!(
@@ -176,7 +341,13 @@ fn checked_dims(h: &NiftiHeader) -> Result<[usize; 3], VolumeError> {
         )));
     }
     let ndim = ndim as usize;
-    let extent = |i: usize| if i <= ndim { h.dim[i] as i16 as i64 } else { 1 };
+    let extent = |i: usize| {
+        if i <= ndim {
+            i64::from(h.dim[i] as i16)
+        } else {
+            1
+        }
+    };
     let dims = [extent(1), extent(2), extent(3)];
     if dims.iter().any(|&d| d <= 0) {
         return Err(VolumeError::BadDimensions(format!(
@@ -184,33 +355,36 @@ fn checked_dims(h: &NiftiHeader) -> Result<[usize; 3], VolumeError> {
             dims[0], dims[1], dims[2]
         )));
     }
-    let extra: i64 = (4..=ndim).map(extent).product();
-    if extra != 1 {
+    let extra = (4..=ndim)
+        .map(extent)
+        .try_fold(1i64, |n, d| n.checked_mul(d));
+    if extra != Some(1) {
+        let count = extra.map_or_else(|| "countless".to_string(), |n| n.to_string());
         return Err(VolumeError::Unsupported(format!(
-            "a {ndim}-D image with {extra} volumes; give a single 3-D volume"
+            "a {ndim}-D image with {count} volumes; give a single 3-D volume"
         )));
     }
-    let dims = dims.map(|d| d as usize);
-    if dims.iter().any(|&d| d > MAX_DIM) || dims.iter().product::<usize>() > MAX_VOXELS {
-        return Err(VolumeError::BadDimensions(format!(
-            "{} x {} x {} exceeds the limits ({MAX_DIM} per axis, {MAX_VOXELS} voxels)",
-            dims[0], dims[1], dims[2]
+    // In u64: on wasm32 a usize product of three 2048s wraps to 0.
+    let voxels: u64 = dims.iter().map(|&d| d as u64).product();
+    if dims.iter().any(|&d| d as u64 > limits.max_dim as u64) || voxels > limits.max_voxels {
+        return Err(VolumeError::TooLarge(format!(
+            "{} x {} x {} voxels; at most {} per axis and {} Mi voxels are accepted here",
+            dims[0],
+            dims[1],
+            dims[2],
+            limits.max_dim,
+            limits.max_voxels >> 20
         )));
     }
-    for (axis, &p) in h.pixdim[1..=3].iter().enumerate() {
-        if !p.is_finite() || p.abs() < 1e-6 || p.abs() > 1e4 {
-            return Err(VolumeError::Corrupt(format!(
-                "pixdim[{}] = {p} is not a usable voxel size",
-                axis + 1
-            )));
-        }
-    }
-    Ok(dims)
+    Ok(dims.map(|d| d as usize))
 }
 
+/// Applies `scl_slope`/`scl_inter` as the reference reader (nifti1_io) does: a slope
+/// of 0 or one that is not finite means "no scaling", and an intercept that is not
+/// finite counts as 0, so a valid slope is never silently dropped.
 fn apply_scaling(data: &mut [f32], slope: f32, inter: f32) {
-    // The standard: slope 0 means "no scaling"; a non-finite slope is treated the same.
-    if slope != 0.0 && slope.is_finite() && inter.is_finite() && (slope != 1.0 || inter != 0.0) {
+    let inter = if inter.is_finite() { inter } else { 0.0 };
+    if slope != 0.0 && slope.is_finite() && (slope != 1.0 || inter != 0.0) {
         for v in data.iter_mut() {
             *v = *v * slope + inter;
         }

@@ -11,7 +11,7 @@ pub mod resample;
 use nifti::NiftiHeader;
 
 pub use affine::{Affine, TransformSource};
-pub use io::OutputData;
+pub use io::{Limits, OutputData};
 pub use reorient::Reorientation;
 
 /// Why a file could not be used as a volume.
@@ -36,9 +36,15 @@ pub enum VolumeError {
     /// A valid file of a kind this tool does not take.
     #[error("unsupported image: {0}")]
     Unsupported(String),
-    /// Zero, negative or absurd dimensions.
+    /// Zero or negative dimensions.
     #[error("unusable dimensions: {0}")]
     BadDimensions(String),
+    /// More voxels or bytes than this tool accepts (checked before reading them).
+    #[error("too large: {0}")]
+    TooLarge(String),
+    /// Voxel sizes, field of view or origin outside the accepted ranges.
+    #[error("unusable geometry: {0}")]
+    BadGeometry(String),
     /// NaN or infinite voxel values.
     #[error("{0} voxels are NaN or infinite")]
     NonFinite(usize),
@@ -146,9 +152,14 @@ impl Volume {
         self.data.is_empty()
     }
 
-    /// Decodes a `.nii` or `.nii.gz` file's bytes.
+    /// Decodes a `.nii` or `.nii.gz` file's bytes within the native limits.
     pub fn from_nifti_bytes(bytes: &[u8]) -> Result<Self, VolumeError> {
         io::decode(bytes)
+    }
+
+    /// Decodes a `.nii` or `.nii.gz` file's bytes within `limits`.
+    pub fn from_nifti_bytes_within(bytes: &[u8], limits: &Limits) -> Result<Self, VolumeError> {
+        io::decode_within(bytes, limits)
     }
 
     /// Encodes values of the same grid as this volume, with its header geometry.
@@ -161,6 +172,34 @@ impl Volume {
 #[inline]
 pub fn index(dims: [usize; 3], i: usize, j: usize, k: usize) -> usize {
     i + dims[0] * (j + dims[1] * k)
+}
+
+/// Magnitudes (powers of two) between which intensities are used as they are.
+const TAME_ABOVE: i32 = 32;
+const TAME_BELOW: i32 = -16;
+/// Where [`tame_range`] puts the largest magnitude: about a 12-bit scanner's range.
+const TAME_TO: i32 = 10;
+
+/// Scales intensities whose largest magnitude is above 2^32 or below 2^-16 by a power
+/// of two, so that it lands in [2^10, 2^11); returns the exponent applied (0: left
+/// alone). Every step downstream is scale-invariant, and a power of two scales
+/// exactly, so the result is unchanged while sums, squares and differences of values
+/// near f32's limits (3.4e38) stay finite. Typical scans are never touched.
+pub fn tame_range(data: &mut [f32]) -> i32 {
+    let top = data.iter().fold(0f32, |m, v| m.max(v.abs()));
+    if !top.is_finite() || top == 0.0 {
+        return 0;
+    }
+    let exponent = f64::from(top).log2().floor() as i32;
+    if (TAME_BELOW..TAME_ABOVE).contains(&exponent) {
+        return 0;
+    }
+    let shift = TAME_TO - exponent;
+    // Two steps, since 2^shift itself may not be representable for |shift| > 127.
+    let (half, rest) = (shift / 2, shift - shift / 2);
+    let (f1, f2) = (2f32.powi(half), 2f32.powi(rest));
+    data.iter_mut().for_each(|v| *v = *v * f1 * f2);
+    shift
 }
 
 /// Value at the given percentile (0-100) of `values`, by nearest rank.
@@ -373,6 +412,28 @@ mod tests {
         m[index(dims, 0, 3, 0)] = false;
         let open = fill_holes_per_slice(&m, dims, 2);
         assert!(!open[index(dims, 3, 3, 0)]);
+    }
+
+    #[test]
+    fn extreme_intensities_are_scaled_by_a_power_of_two_and_typical_ones_left_alone() {
+        let mut typical = vec![0.0, 12.5, 4095.0, -3.0];
+        assert_eq!(tame_range(&mut typical), 0);
+        assert_eq!(typical, [0.0, 12.5, 4095.0, -3.0]);
+        let original = [0.0f32, 1.5, 3.0, -0.75];
+        for scale in [2f32.powi(126), 2f32.powi(-140), 2f32.powi(40)] {
+            let mut v: Vec<f32> = original.iter().map(|x| x * scale).collect();
+            let shift = tame_range(&mut v);
+            assert_ne!(shift, 0);
+            // Exactly the original values times one power of two, inside [2^10, 2^11).
+            let k = v[2] / original[2];
+            assert_eq!(k, 2f32.powi(k.log2() as i32));
+            for (a, b) in v.iter().zip(original) {
+                assert_eq!(*a, b * k);
+            }
+            assert!((1024.0..2048.0).contains(&v[2]), "{v:?}");
+        }
+        let mut zeros = vec![0.0; 3];
+        assert_eq!(tame_range(&mut zeros), 0);
     }
 
     #[test]

@@ -16,7 +16,7 @@ use crate::model::Symmetries;
 use crate::phantom;
 use crate::pipeline::{Inputs, Lesion, Segmentation};
 use crate::render::Scene;
-use crate::volume::{OutputData, Volume};
+use crate::volume::{Limits, OutputData, Volume};
 
 /// A file the user gave us, or the built-in example's volume.
 #[derive(Clone)]
@@ -36,7 +36,8 @@ impl Source {
     fn volume(&self) -> Result<Volume, String> {
         match self {
             Source::File { name, bytes } => {
-                Volume::from_nifti_bytes(bytes).map_err(|e| format!("{name}: {e}"))
+                Volume::from_nifti_bytes_within(bytes, &Limits::BROWSER)
+                    .map_err(|e| format!("{name}: {e}"))
             }
             Source::Example(v) => Ok((**v).clone()),
         }
@@ -125,8 +126,12 @@ impl Run {
     }
 }
 
-/// Reads a browser `File` into bytes.
+/// Reads a browser `File` into bytes, refusing one too large for the tab's memory
+/// before a byte of it is copied.
 async fn read_file(file: web_sys::File) -> Result<Vec<u8>, String> {
+    Limits::BROWSER
+        .check_file_size(file.size() as u64)
+        .map_err(|e| format!("{}: {e}", file.name()))?;
     let buf = JsFuture::from(file.array_buffer())
         .await
         .map_err(|e| format!("{}: cannot read ({e:?})", file.name()))?;

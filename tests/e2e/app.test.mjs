@@ -33,6 +33,21 @@ function voxels(file) {
   const offset = bytes.readFloatLE(108);
   return bytes.subarray(offset);
 }
+// A little-endian float32 NIfTI-1 header (vox_offset 352) for `dims`, voxels of `mm`.
+function niftiHeader(dims, mm = 1) {
+  const h = Buffer.alloc(352);
+  h.writeInt32LE(348, 0);
+  h.writeInt16LE(3, 40);
+  dims.forEach((d, i) => h.writeUInt16LE(d, 42 + 2 * i));
+  h.writeInt16LE(1, 48); h.writeInt16LE(1, 50); h.writeInt16LE(1, 52); h.writeInt16LE(1, 54);
+  h.writeInt16LE(16, 70); // float32
+  h.writeInt16LE(32, 72);
+  [1, mm, mm, mm].forEach((p, i) => h.writeFloatLE(p, 76 + 4 * i));
+  h.writeFloatLE(352, 108);
+  h.writeFloatLE(1, 112); // scl_slope
+  h.write("n+1\0", 344, "latin1");
+  return h;
+}
 function dice(a, b) {
   if (a.length !== b.length) throw new Error(`mask sizes differ: ${a.length} vs ${b.length}`);
   let inter = 0, na = 0, nb = 0;
@@ -209,6 +224,31 @@ async function scenario(name, extraArgs, query, expectBackend, expectViewer, sym
   await page.waitForSelector("[data-testid=error]", { timeout: 60_000 });
   const err = await page.textContent("[data-testid=error]");
   check(err.includes("not-a-scan.nii") && err.includes("not a NIfTI-1 file"), `${name}: bad file gives a readable error ("${err}")`);
+  // Hostile files: each is refused with a message in [data-testid=error], and none
+  // leaves the page dead (a wasm panic would stop every later run).
+  const hostile = [
+    // A sparse 1 GiB file: refused by its size before a byte is copied into the tab.
+    ["huge.nii", (f) => { const fd = fs.openSync(f, "w"); fs.ftruncateSync(fd, 1 << 30); fs.closeSync(fd); }, "at most 512 MiB"],
+    // A 348-byte header announcing 1024 x 1024 x 64 float32 voxels: past the browser's
+    // voxel budget (a 32-bit usize must not wrap either).
+    ["claims-64mi-voxels.nii", (f) => fs.writeFileSync(f, niftiHeader([1024, 1024, 64])), "too large"],
+    ["claims-8gi-voxels.nii", (f) => fs.writeFileSync(f, niftiHeader([2048, 2048, 2048])), "too large"],
+    // 1e-4 mm voxels: a tiny file whose morphology would need billions of offsets.
+    ["tiny-voxels.nii", (f) => fs.writeFileSync(f, Buffer.concat([niftiHeader([8, 8, 8], 1e-4), Buffer.alloc(4 * 512 + 4)])), "unusable geometry"],
+    ["truncated.nii.gz", (f) => fs.writeFileSync(f, zlib.gzipSync(Buffer.concat([niftiHeader([64, 64, 64]), Buffer.alloc(4 + 1000)]))), "truncated"],
+  ];
+  for (const [file, make, words] of hostile) {
+    const f = path.join(profile, file);
+    make(f);
+    await page.setInputFiles("[data-testid=flair-input]", f);
+    // A refused read leaves the previous FLAIR in place: the error says why.
+    await page.waitForFunction((n) => document.querySelector("[data-testid=flair-name]")?.textContent.includes(n) || document.querySelector("[data-testid=error]")?.textContent.includes(n), file, { timeout: 60_000 });
+    const refusedOnRead = await page.evaluate((n) => !!document.querySelector("[data-testid=error]")?.textContent.includes(n), file);
+    if (!refusedOnRead) await page.click("[data-testid=run]");
+    await page.waitForFunction((n) => document.querySelector("[data-testid=error]")?.textContent.includes(n), file, { timeout: 60_000 });
+    const msg = await page.textContent("[data-testid=error]");
+    check(msg.includes(words), `${name}: ${file} is refused with a message ("${msg}")`);
+  }
 
   // 3. A real case, through the file pickers.
   const realCase = process.env.WMH_REAL_CASE;
@@ -228,6 +268,10 @@ async function scenario(name, extraArgs, query, expectBackend, expectViewer, sym
     console.log(realCase
       ? `  skipping the real case: ${realCase} is absent`
       : "  skipping the real case: WMH_REAL_CASE is unset (no ../shared/data)");
+    // Without it, the example shows that the app still works after the hostile files.
+    await page.click("[data-testid=example]");
+    const again = await waitResult("example after hostile files");
+    check(/\d+ lesions, [\d.]+ mL/.test(again), `${name}: the app still segments after the hostile files`);
   }
   check(foreign.length === 0, `${name}: no request left ${origin} (${foreign.length} did${foreign.length ? ": " + foreign.slice(0, 3).join(", ") : ""})`);
   await browser.close();
