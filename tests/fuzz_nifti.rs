@@ -9,10 +9,16 @@
 //! panics, and the memory it holds at its peak stays within 8 bytes per byte of voxel
 //! data actually present plus 1 MiB, whatever the header claims.
 //!
-//! CI runs a seeded slice (`a_seeded_slice_of_the_fuzzer_finds_nothing`). The long run:
+//! Past the decoder, what it accepts must not panic the pipeline either (a panic in the
+//! browser kills the page): random decodable volumes (any grid, rotation, voxel size
+//! and intensities, a T1 on the same grid, another one or none) go through
+//! `Inputs::prepare`, both untrained networks, the filter and a re-threshold.
+//!
+//! CI runs a seeded slice of each. The long runs (`runs/fuzz-*.log` hold their output):
 //!
 //! ```sh
-//! WMH_FUZZ_COUNT=1000000 WMH_FUZZ_SEED=1 cargo test --release --test fuzz_nifti -- --ignored --nocapture
+//! WMH_FUZZ_COUNT=1000000 WMH_FUZZ_SEED=1 cargo test --release --test fuzz_nifti the_long_fuzz -- --ignored --nocapture
+//! WMH_FUZZ_PIPELINE_COUNT=2000 WMH_FUZZ_SEED=1 cargo test --release --test fuzz_nifti the_long_pipeline -- --ignored --nocapture
 //! ```
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -153,7 +159,7 @@ fn valid(rng: &mut StdRng) -> (Vec<u8>, Endianness) {
         (0..n)
             .flat_map(|_| {
                 let v = rng.random_range(-1000f64..1000.0);
-                let bytes = if datatype == 16 {
+                if datatype == 16 {
                     match endian {
                         Endianness::Little => (v as f32).to_le_bytes().to_vec(),
                         Endianness::Big => (v as f32).to_be_bytes().to_vec(),
@@ -163,8 +169,7 @@ fn valid(rng: &mut StdRng) -> (Vec<u8>, Endianness) {
                         Endianness::Little => v.to_le_bytes().to_vec(),
                         Endianness::Big => v.to_be_bytes().to_vec(),
                     }
-                };
-                bytes
+                }
             })
             .collect()
     } else {
@@ -576,4 +581,205 @@ fn the_long_fuzz_run_finds_nothing() {
         env("WMH_FUZZ_COUNT", 1_000_000) as usize,
     );
     assert_clean(&report, start.elapsed().as_secs_f64());
+}
+
+/// A decodable volume on a random grid: 1 to `max_dim` voxels per axis, voxel edges of
+/// 0.1 to 20 mm (field of view within bounds), any rotation and origin, and intensities
+/// that are zero, constant, sparse, noisy, negative or near f32's limits.
+fn random_volume(rng: &mut StdRng, max_dim: u16) -> wmh::volume::Volume {
+    let dims = [0; 3].map(|_| rng.random_range(1..=max_dim));
+    let sizes = dims.map(|d| {
+        // Just inside the bounds: the f32 header rounds a column's length.
+        let top = (MAX_FIELD_OF_VIEW_MM / f64::from(d)).min(MAX_VOXEL_MM) * 0.999;
+        let bottom = MIN_VOXEL_MM * 1.001;
+        if rng.random_bool(0.3) {
+            [bottom, top][rng.random_range(0..2)]
+        } else {
+            rng.random_range(bottom..=top)
+        }
+    });
+    // A random rotation from a random unit quaternion.
+    let q = [0; 4].map(|_| rng.random_range(-1f64..1.0));
+    let n = q.iter().map(|x| x * x).sum::<f64>().sqrt().max(1e-9);
+    let [a, b, c, d] = q.map(|x| x / n);
+    let rot = [
+        [
+            a * a + b * b - c * c - d * d,
+            2.0 * (b * c - a * d),
+            2.0 * (b * d + a * c),
+        ],
+        [
+            2.0 * (b * c + a * d),
+            a * a + c * c - b * b - d * d,
+            2.0 * (c * d - a * b),
+        ],
+        [
+            2.0 * (b * d - a * c),
+            2.0 * (c * d + a * b),
+            a * a + d * d - c * c - b * b,
+        ],
+    ];
+    let mut affine = [[0.0; 4]; 3];
+    for r in 0..3 {
+        for k in 0..3 {
+            affine[r][k] = rot[r][k] * sizes[k];
+        }
+        affine[r][3] = rng.random_range(-150.0..150.0);
+    }
+    let count = dims.iter().map(|&d| usize::from(d)).product::<usize>();
+    let scale = [1.0f32, 1e-30, 1e30, 4095.0][rng.random_range(0..4)];
+    let blob = |i: usize| {
+        // An ellipsoid filling most of the grid: a head-like foreground.
+        let d = dims.map(usize::from);
+        let c = [i % d[0], (i / d[0]) % d[1], i / (d[0] * d[1])];
+        let r: f64 = (0..3)
+            .map(|a| ((c[a] as f64 + 0.5) / d[a] as f64 - 0.5).powi(2) / 0.2)
+            .sum();
+        f32::from(u8::from(r <= 1.0))
+    };
+    let data: Vec<f32> = match rng.random_range(0..7) {
+        5 | 6 => (0..count)
+            .map(|i| (blob(i) * (1.0 + rng.random_range(0f32..0.5))) * scale)
+            .collect(),
+        0 => vec![0.0; count],
+        1 => vec![rng.random_range(-5f32..5.0) * scale; count],
+        2 => (0..count)
+            .map(|_| f32::from(u8::from(rng.random_bool(0.02))) * scale)
+            .collect(),
+        3 => (0..count)
+            .map(|_| rng.random_range(-1f32..1.0) * scale)
+            .collect(),
+        _ => (0..count)
+            .map(|i| (i % 7) as f32 * scale + rng.random_range(0f32..0.1) * scale)
+            .collect(),
+    };
+    let geometry = wmh::volume::Geometry::from_affine(affine);
+    let bytes = wmh::volume::io::encode(
+        &geometry,
+        dims.map(usize::from),
+        wmh::volume::OutputData::F32(&data),
+        false,
+    );
+    decode_within(&bytes, &LIMITS).expect("generated within the bounds")
+}
+
+/// Runs the whole pipeline (tiny untrained networks) on `count` random volume pairs;
+/// returns the panics and how many pairs were segmented (the rest were refused).
+fn fuzz_pipeline(seed: u64, count: usize) -> (Vec<String>, usize) {
+    use burn::prelude::Device;
+    use wmh::model::{Ensemble, UNetConfig};
+    use wmh::pipeline::{self, Inputs, Network, NetworkSpec, Networks, Options, Task};
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let device = Device::flex();
+    let network = |task| {
+        let unet = UNetConfig::new().with_base_width(2).with_context(1);
+        Network {
+            model: Ensemble::new(vec![unet.init(&device)]),
+            spec: NetworkSpec {
+                task,
+                unet,
+                spacing_mm: 1.0,
+                threshold: 0.5,
+                members: 1,
+                dilation_mm: pipeline::DEFAULT_WM_DILATION_MM,
+                normalisation: pipeline::Normalisation::Peak,
+            },
+        }
+    };
+    let networks = Networks {
+        wmh: network(Task::Wmh),
+        wm: Some(network(Task::Wm)),
+    };
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut panics = Vec::new();
+    let mut segmented = 0;
+    for k in 0..count {
+        let flair = random_volume(&mut rng, 24);
+        let t1 = match rng.random_range(0..4) {
+            0 => None,
+            // The same grid, another contrast of the same foreground.
+            1 | 2 => {
+                let mut t1 = flair.clone();
+                t1.data.iter_mut().for_each(|v| *v = v.abs().sqrt());
+                Some(t1)
+            }
+            // Another grid around the same centre.
+            _ => {
+                let mut t1 = random_volume(&mut rng, 24);
+                let centre = |v: &wmh::volume::Volume| {
+                    affine::apply(&v.geometry.affine, v.dims.map(|d| (d as f64 - 1.0) / 2.0))
+                };
+                let (want, have) = (centre(&flair), centre(&t1));
+                let mut a = t1.geometry.affine;
+                (0..3).for_each(|r| a[r][3] += want[r] - have[r]);
+                t1.geometry = wmh::volume::Geometry::from_affine(a);
+                Some(t1)
+            }
+        };
+        let threshold = rng.random_range(0f32..=1.0);
+        let quiet = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let Ok(inputs) = Inputs::prepare(flair.clone(), t1.as_ref(), networks.preparation())
+            else {
+                return false;
+            };
+            let options = Options {
+                threshold,
+                wm_filter: t1.is_some(),
+                ..networks.options()
+            };
+            let mut seg = pipeline::run(&inputs, &networks, &device, &options, 4, &mut |_| {});
+            seg.rethreshold(&inputs.reference, threshold / 2.0, 10.0);
+            assert_eq!(seg.mask.len(), flair.data.len());
+            true
+        }));
+        std::panic::set_hook(quiet);
+        if let Ok(true) = result {
+            segmented += 1;
+        }
+        if let Err(payload) = result {
+            let why = payload
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            panics.push(format!(
+                "case {k} of seed {seed}: FLAIR {:?} {:?} mm: {why}",
+                flair.dims,
+                flair.geometry.voxel_sizes()
+            ));
+        }
+    }
+    (panics, segmented)
+}
+
+#[test]
+fn no_decodable_volume_panics_the_pipeline() {
+    let (panics, segmented) = fuzz_pipeline(20261205, 60);
+    assert!(panics.is_empty(), "{panics:#?}");
+    assert!(
+        segmented >= 20,
+        "only {segmented} of 60 pairs reached the networks"
+    );
+}
+
+#[test]
+#[ignore = "the long run: WMH_FUZZ_PIPELINE_COUNT volume pairs (default 2,000) from WMH_FUZZ_SEED"]
+fn the_long_pipeline_fuzz_run_finds_nothing() {
+    let env = |name: &str, default: u64| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let start = Instant::now();
+    let count = env("WMH_FUZZ_PIPELINE_COUNT", 2000) as usize;
+    let (panics, segmented) = fuzz_pipeline(env("WMH_FUZZ_SEED", 1), count);
+    println!(
+        "{count} volume pairs in {:.1} s: {segmented} segmented, the rest refused; {} panics",
+        start.elapsed().as_secs_f64(),
+        panics.len()
+    );
+    assert!(panics.is_empty(), "{panics:#?}");
 }

@@ -1142,16 +1142,17 @@ mod tests {
             Network::load(&serde_json::to_vec(&spec).unwrap(), &weights, &device)
         };
         assert!(load(&|_| {}).is_ok());
-        let refused: [(&dyn Fn(&mut NetworkSpec), &str); 6] = [
-            (&|s| s.spacing_mm = 0.001, "spacing_mm"),
-            (&|s| s.spacing_mm = 100.0, "spacing_mm"),
-            (&|s| s.threshold = 1.5, "threshold"),
-            (&|s| s.threshold = -0.1, "threshold"),
-            (&|s| s.dilation_mm = -1.0, "dilation_mm"),
-            (&|s| s.dilation_mm = 1.0e9, "dilation_mm"),
+        type Edit = fn(&mut NetworkSpec);
+        let refused: [(Edit, &str); 6] = [
+            (|s| s.spacing_mm = 0.001, "spacing_mm"),
+            (|s| s.spacing_mm = 100.0, "spacing_mm"),
+            (|s| s.threshold = 1.5, "threshold"),
+            (|s| s.threshold = -0.1, "threshold"),
+            (|s| s.dilation_mm = -1.0, "dilation_mm"),
+            (|s| s.dilation_mm = 1.0e9, "dilation_mm"),
         ];
         for (edit, word) in refused {
-            let err = load(edit).unwrap_err().to_string();
+            let err = load(&edit).unwrap_err().to_string();
             assert!(err.contains(word), "{err}");
         }
         // JSON has no NaN; a spec built in code is checked all the same.

@@ -248,8 +248,9 @@ fn check_geometry(
     for (axis, (&mm, &n)) in sizes.iter().zip(&dims).enumerate() {
         if !(MIN_VOXEL_MM..=MAX_VOXEL_MM).contains(&mm) {
             return Err(VolumeError::BadGeometry(format!(
-                "the {name} gives voxel axis {} a size of {mm:.3e} mm; {MIN_VOXEL_MM} to {MAX_VOXEL_MM} mm are accepted",
-                axis + 1
+                "the {name} gives voxel axis {} a size of {} mm; {MIN_VOXEL_MM} to {MAX_VOXEL_MM} mm are accepted",
+                axis + 1,
+                readable(mm)
             )));
         }
         if mm * n as f64 > MAX_FIELD_OF_VIEW_MM {
@@ -270,6 +271,15 @@ fn check_geometry(
         )));
     }
     Ok(())
+}
+
+/// A length for a message: plain decimals where they are readable, else scientific.
+fn readable(mm: f64) -> String {
+    if mm == 0.0 || (1.0e-3..1.0e5).contains(&mm) {
+        format!("{mm:.3}")
+    } else {
+        format!("{mm:.1e}")
+    }
 }
 
 fn source_name(s: TransformSource) -> &'static str {
