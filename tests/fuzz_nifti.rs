@@ -256,6 +256,23 @@ const SFORM_CODE: usize = 254;
 const QUATERN: usize = 256;
 const SROW: usize = 280;
 
+/// Redraws a transform's code (at `code`) and about half of its `n` float fields (from
+/// `fields`).
+fn redraw_transform(
+    rng: &mut StdRng,
+    b: &mut [u8],
+    e: Endianness,
+    (code, fields, n): (usize, usize, usize),
+) {
+    put_i16(b, code, rng.random_range(-1..=5), e);
+    for k in 0..n {
+        if rng.random_bool(0.5) {
+            let v = any_f32(rng);
+            put_f32(b, fields + 4 * k, v, e);
+        }
+    }
+}
+
 /// One structure-aware mutation of an uncompressed file.
 fn mutate(rng: &mut StdRng, b: &mut Vec<u8>, e: Endianness) {
     match rng.random_range(0..16) {
@@ -301,24 +318,8 @@ fn mutate(rng: &mut StdRng, b: &mut Vec<u8>, e: Endianness) {
             let v = any_f32(rng);
             put_f32(b, at, v, e);
         }
-        6 => {
-            put_i16(b, QFORM_CODE, rng.random_range(-1..=5), e);
-            for k in 0..6 {
-                if rng.random_bool(0.5) {
-                    let v = any_f32(rng);
-                    put_f32(b, QUATERN + 4 * k, v, e);
-                }
-            }
-        }
-        7 => {
-            put_i16(b, SFORM_CODE, rng.random_range(-1..=5), e);
-            for k in 0..12 {
-                if rng.random_bool(0.3) {
-                    let v = any_f32(rng);
-                    put_f32(b, SROW + 4 * k, v, e);
-                }
-            }
-        }
+        6 => redraw_transform(rng, b, e, (QFORM_CODE, QUATERN, 6)),
+        7 => redraw_transform(rng, b, e, (SFORM_CODE, SROW, 12)),
         8 => {
             // Voxel bytes: a NaN or infinity pattern, or random bytes.
             if b.len() > 356 {
@@ -559,6 +560,14 @@ fn assert_clean(r: &Report, seconds: f64) {
     );
 }
 
+/// A number from the environment, or `default`.
+fn env(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 #[test]
 fn a_seeded_slice_of_the_fuzzer_finds_nothing() {
     let start = Instant::now();
@@ -569,12 +578,6 @@ fn a_seeded_slice_of_the_fuzzer_finds_nothing() {
 #[test]
 #[ignore = "the long run: WMH_FUZZ_COUNT inputs (default 1,000,000) from WMH_FUZZ_SEED"]
 fn the_long_fuzz_run_finds_nothing() {
-    let env = |name: &str, default: u64| {
-        std::env::var(name)
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(default)
-    };
     let start = Instant::now();
     let report = fuzz(
         env("WMH_FUZZ_SEED", 1),
@@ -598,34 +601,31 @@ fn random_volume(rng: &mut StdRng, max_dim: u16) -> wmh::volume::Volume {
             rng.random_range(bottom..=top)
         }
     });
-    // A random rotation from a random unit quaternion.
+    // Any rotation (a random unit quaternion's vector part, read as the qform reads it),
+    // any origin.
     let q = [0; 4].map(|_| rng.random_range(-1f64..1.0));
-    let n = q.iter().map(|x| x * x).sum::<f64>().sqrt().max(1e-9);
-    let [a, b, c, d] = q.map(|x| x / n);
-    let rot = [
-        [
-            a * a + b * b - c * c - d * d,
-            2.0 * (b * c - a * d),
-            2.0 * (b * d + a * c),
+    let norm = q.iter().map(|x| x * x).sum::<f64>().sqrt().max(1e-9);
+    let sign = if q[0] < 0.0 { -1.0 } else { 1.0 };
+    let header = nifti::NiftiHeader {
+        pixdim: [
+            1.0,
+            sizes[0] as f32,
+            sizes[1] as f32,
+            sizes[2] as f32,
+            1.0,
+            1.0,
+            1.0,
+            1.0,
         ],
-        [
-            2.0 * (b * c + a * d),
-            a * a + c * c - b * b - d * d,
-            2.0 * (c * d - a * b),
-        ],
-        [
-            2.0 * (b * d - a * c),
-            2.0 * (c * d + a * b),
-            a * a + d * d - c * c - b * b,
-        ],
-    ];
-    let mut affine = [[0.0; 4]; 3];
-    for r in 0..3 {
-        for k in 0..3 {
-            affine[r][k] = rot[r][k] * sizes[k];
-        }
-        affine[r][3] = rng.random_range(-150.0..150.0);
-    }
+        quatern_b: (sign * q[1] / norm) as f32,
+        quatern_c: (sign * q[2] / norm) as f32,
+        quatern_d: (sign * q[3] / norm) as f32,
+        quatern_x: rng.random_range(-150.0..150.0),
+        quatern_y: rng.random_range(-150.0..150.0),
+        quatern_z: rng.random_range(-150.0..150.0),
+        ..nifti::NiftiHeader::default()
+    };
+    let affine = affine::qform_affine(&header);
     let count = dims.iter().map(|&d| usize::from(d)).product::<usize>();
     let scale = [1.0f32, 1e-30, 1e30, 4095.0][rng.random_range(0..4)];
     let blob = |i: usize| {
@@ -767,12 +767,6 @@ fn no_decodable_volume_panics_the_pipeline() {
 #[test]
 #[ignore = "the long run: WMH_FUZZ_PIPELINE_COUNT volume pairs (default 2,000) from WMH_FUZZ_SEED"]
 fn the_long_pipeline_fuzz_run_finds_nothing() {
-    let env = |name: &str, default: u64| {
-        std::env::var(name)
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(default)
-    };
     let start = Instant::now();
     let count = env("WMH_FUZZ_PIPELINE_COUNT", 2000) as usize;
     let (panics, segmented) = fuzz_pipeline(env("WMH_FUZZ_SEED", 1), count);

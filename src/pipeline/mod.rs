@@ -425,12 +425,7 @@ pub const MIN_CONTAINED: f64 = 0.97;
 impl Overlap {
     /// The overlap of two masks of one grid.
     pub fn of(a: &[bool], b: &[bool]) -> Self {
-        let (mut both, mut na, mut nb) = (0usize, 0usize, 0usize);
-        for (&x, &y) in a.iter().zip(b) {
-            both += usize::from(x && y);
-            na += usize::from(x);
-            nb += usize::from(y);
-        }
+        let (both, na, nb) = volume::overlap_counts(a, b);
         let ratio = |n: usize, d: usize| if d == 0 { 0.0 } else { n as f64 / d as f64 };
         Self {
             dice: ratio(2 * both, na + nb),

@@ -344,14 +344,20 @@ pub fn dilate_in_plane(mask: &[bool], dims: [usize; 3], spacing: [f64; 3], mm: f
     out
 }
 
-/// Dice overlap of two boolean masks (1 when both are empty).
-pub fn dice(a: &[bool], b: &[bool]) -> f64 {
-    let (mut inter, mut na, mut nb) = (0usize, 0usize, 0usize);
+/// Voxels in both masks, in `a` and in `b`.
+pub fn overlap_counts(a: &[bool], b: &[bool]) -> (usize, usize, usize) {
+    let (mut both, mut na, mut nb) = (0usize, 0usize, 0usize);
     for (&x, &y) in a.iter().zip(b) {
-        inter += usize::from(x && y);
+        both += usize::from(x && y);
         na += usize::from(x);
         nb += usize::from(y);
     }
+    (both, na, nb)
+}
+
+/// Dice overlap of two boolean masks (1 when both are empty).
+pub fn dice(a: &[bool], b: &[bool]) -> f64 {
+    let (inter, na, nb) = overlap_counts(a, b);
     if na + nb == 0 {
         1.0
     } else {
