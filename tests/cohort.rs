@@ -431,3 +431,144 @@ fn symmetries_reach_the_mask_and_the_tables_and_other_counts_are_refused() {
     );
     assert!(!bad_mask.exists());
 }
+
+#[test]
+fn a_bids_dataset_becomes_derivatives_resumes_and_tabulates() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (raw, out, w) = (
+        tmp.path().join("raw"),
+        tmp.path().join("out"),
+        tmp.path().join("w"),
+    );
+    std::fs::create_dir_all(&w).unwrap();
+    tiny_weights(&w);
+    let (flair, t1) = phantom_files(tmp.path());
+    let put = |rel: &str, from: &Path| {
+        let p = raw.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::copy(from, p).unwrap();
+    };
+    std::fs::create_dir_all(&raw).unwrap();
+    std::fs::write(
+        raw.join("dataset_description.json"),
+        r#"{"Name": "test", "BIDSVersion": "1.10.0"}"#,
+    )
+    .unwrap();
+    put("sub-01/anat/sub-01_FLAIR.nii.gz", &flair);
+    put("sub-01/anat/sub-01_T1w.nii.gz", &t1);
+    put("sub-02/ses-a/anat/sub-02_ses-a_FLAIR.nii.gz", &flair);
+    put("sub-02/ses-a/anat/sub-02_ses-a_T1w.nii.gz", &t1);
+    put("sub-02/ses-b/anat/sub-02_ses-b_run-1_FLAIR.nii.gz", &flair);
+    put("sub-02/ses-b/anat/sub-02_ses-b_run-2_FLAIR.nii.gz", &t1);
+    std::fs::create_dir_all(raw.join("sub-03/anat")).unwrap();
+    std::fs::write(raw.join("sub-03/anat/sub-03_FLAIR.nii.gz"), b"not a scan").unwrap();
+    let before = snapshot(&raw);
+    let bids = |extra: &[&str]| {
+        let mut args = vec![
+            "bids",
+            raw.to_str().unwrap(),
+            out.to_str().unwrap(),
+            "--weights",
+            w.to_str().unwrap(),
+        ];
+        args.extend(extra);
+        wmh(&args)
+    };
+
+    // The participant level: the broken scan fails alone, the others are written.
+    let run = bids(&["participant"]);
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(!run.status.success(), "{err}");
+    assert!(
+        err.contains("sub-03") && err.contains("2 FLAIR images"),
+        "{err}"
+    );
+    let description: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("dataset_description.json")).unwrap())
+            .unwrap();
+    assert_eq!(description["DatasetType"], "derivative");
+    assert!(
+        description["GeneratedBy"][0]["Description"]
+            .as_str()
+            .unwrap()
+            .contains("SHA-256")
+    );
+    let mask = out.join("sub-01/anat/sub-01_space-FLAIR_desc-wmh_mask.nii.gz");
+    let sidecar: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(out.join("sub-01/anat/sub-01_space-FLAIR_desc-wmh_mask.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(sidecar["WhiteMatterFilter"], true);
+    assert_eq!(
+        sidecar["Sources"][0],
+        "bids:raw:sub-01/anat/sub-01_FLAIR.nii.gz"
+    );
+    assert!(sidecar["LesionCount"].is_u64() && sidecar["TotalVolumeMl"].is_f64());
+    let session_b = out.join("sub-02/ses-b/anat/sub-02_ses-b_space-FLAIR_desc-wmh_mask.json");
+    let b: serde_json::Value = serde_json::from_slice(&std::fs::read(session_b).unwrap()).unwrap();
+    assert_eq!(
+        b["Sources"][0],
+        "bids:raw:sub-02/ses-b/anat/sub-02_ses-b_run-1_FLAIR.nii.gz"
+    );
+    assert!(b["Warnings"].to_string().contains("no T1w"));
+    assert!(out.join("logs/sub-03_desc-wmh_error.json").is_file());
+    assert_eq!(snapshot(&raw), before, "the raw dataset was touched");
+
+    // The same mask as `wmh segment` on the same files.
+    let alone = tmp.path().join("alone.nii.gz");
+    let seg = wmh(&[
+        "segment",
+        "--flair",
+        flair.to_str().unwrap(),
+        "--t1",
+        t1.to_str().unwrap(),
+        "--output",
+        alone.to_str().unwrap(),
+        "--weights",
+        w.to_str().unwrap(),
+    ]);
+    assert!(seg.status.success());
+    assert_eq!(
+        std::fs::read(&alone).unwrap(),
+        std::fs::read(&mask).unwrap()
+    );
+
+    // Again, for the scans that were done: nothing is redone.
+    let modified = std::fs::metadata(&mask).unwrap().modified().unwrap();
+    let again = bids(&["participant", "--participant-label", "sub-01", "02"]);
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert!(String::from_utf8_lossy(&again.stderr).contains("3 scans selected, 3 already done"));
+    assert_eq!(
+        std::fs::metadata(&mask).unwrap().modified().unwrap(),
+        modified
+    );
+
+    // The group level: one row per scan.
+    let group = bids(&["group"]);
+    assert!(
+        group.status.success(),
+        "{}",
+        String::from_utf8_lossy(&group.stderr)
+    );
+    let tsv = std::fs::read_to_string(out.join("group/wmh.tsv")).unwrap();
+    let rows: Vec<Vec<&str>> = tsv
+        .lines()
+        .skip(1)
+        .map(|l| l.split('\t').collect())
+        .collect();
+    let ids: Vec<(&str, &str, &str)> = rows.iter().map(|r| (r[0], r[1], r[2])).collect();
+    assert_eq!(
+        ids,
+        [
+            ("sub-01", "", "ok"),
+            ("sub-02", "ses-a", "ok"),
+            ("sub-02", "ses-b", "ok"),
+            ("sub-03", "", "failed"),
+        ],
+        "{tsv}"
+    );
+}

@@ -227,7 +227,7 @@ fn prepare_out_dir(args: &Args, cases: &[Case], tables: [&Path; 2]) -> Result<()
 
 /// Text cells a spreadsheet would run as a formula (OWASP's CSV injection list) get a
 /// leading apostrophe, so a case id, path or error message is shown, never executed.
-fn cell(text: &str) -> String {
+pub(super) fn cell(text: &str) -> String {
     if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{text}")
     } else {
@@ -306,7 +306,7 @@ impl Tables {
 
 /// Runs one case's work, turning a panic (a bug) into that case's error, so that the
 /// other cases go on and the tables get its row.
-fn isolated<T>(work: impl FnOnce() -> Result<T>) -> Result<T> {
+pub(super) fn isolated<T>(work: impl FnOnce() -> Result<T>) -> Result<T> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).unwrap_or_else(|payload| {
         let message = payload
             .downcast_ref::<&str>()

@@ -1,10 +1,11 @@
-//! The native command-line tool: `wmh segment`, `cohort`, `evaluate`, `validate`, `train`,
-//! `tissue`, `bench`, `convert`, `curves` and `example`.
+//! The native command-line tool: `wmh segment`, `cohort`, `bids`, `evaluate`, `validate`,
+//! `train`, `tissue`, `bench`, `convert`, `curves` and `example`.
 //!
 //! Only this layer touches files, terminals and exit codes; the work itself is in the
 //! pure core (`volume`, `pipeline`, `metrics`).
 
 mod bench;
+mod bids;
 mod cohort;
 mod convert;
 mod curves;
@@ -39,6 +40,8 @@ enum Command {
     Segment(segment::Args),
     /// Segment many cases (case folders or a CSV manifest) with the networks loaded once: a mask per case, summary.csv and lesions.csv.
     Cohort(cohort::Args),
+    /// A BIDS App: `participant` segments each subject's FLAIR (and T1w) into BIDS-Derivatives, `group` tabulates them.
+    Bids(bids::Args),
     /// Score a prediction against a reference with the MICCAI WMH challenge metrics.
     Evaluate(evaluate::Args),
     /// Measure seconds per volume and peak memory for both networks.
@@ -124,6 +127,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Segment(args) => segment::run(args),
         Command::Cohort(args) => cohort::run(args),
+        Command::Bids(args) => bids::run(args),
         Command::Evaluate(args) => evaluate::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Train(args) => train::run(args),
