@@ -33,6 +33,9 @@ if [ "$passed" -lt 1 ]; then
 fi
 echo "== $passed Rust tests passed"
 
+echo "== the workflow on a one-node Slurm cluster and locally (skips without root)"
+scripts/slurm-test.sh
+
 echo "== browser end-to-end test (web app in headless Chromium, CPU and WebGPU paths)"
 if [ ! -x /usr/bin/chromium ]; then
   apt-get install -y -qq chromium >/dev/null 2>&1 ||

@@ -503,6 +503,9 @@ fn a_bids_dataset_becomes_derivatives_resumes_and_tabulates() {
         sidecar["Sources"][0],
         "bids:raw:sub-01/anat/sub-01_FLAIR.nii.gz"
     );
+    // A space that is not a template needs its reference (BIDS-Derivatives).
+    assert_eq!(sidecar["SpatialReference"], sidecar["Sources"][0]);
+    assert!(out.join(".bidsignore").is_file() && out.join("README").is_file());
     assert!(sidecar["LesionCount"].is_u64() && sidecar["TotalVolumeMl"].is_f64());
     let session_b = out.join("sub-02/ses-b/anat/sub-02_ses-b_space-FLAIR_desc-wmh_mask.json");
     let b: serde_json::Value = serde_json::from_slice(&std::fs::read(session_b).unwrap()).unwrap();

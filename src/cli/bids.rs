@@ -98,6 +98,7 @@ struct Scan {
 const MASK: &str = "space-FLAIR_desc-wmh_mask.nii.gz";
 const SIDECAR: &str = "space-FLAIR_desc-wmh_mask.json";
 const PROBSEG: &str = "space-FLAIR_label-WMH_probseg.nii.gz";
+const PROBSEG_SIDECAR: &str = "space-FLAIR_label-WMH_probseg.json";
 
 /// `label` without its entity prefix (`sub-01` and `01` are the same subject).
 fn bare<'a>(label: &'a str, entity: &str) -> &'a str {
@@ -265,10 +266,26 @@ fn describe(args: &Args) -> Result<()> {
         (path, serde_json::to_vec_pretty(&description)?),
         (
             args.output_dir.join(".bidsignore"),
-            b"logs/\ngroup/\n".to_vec(),
+            b"logs\ngroup\n".to_vec(),
         ),
+        (args.output_dir.join("README"), README.as_bytes().to_vec()),
     ])
 }
+
+/// The derivatives' README: what the files are.
+const README: &str = "White matter hyperintensities found by wmh (its README and MODEL_CARD
+describe the method, the networks and their measured accuracy).
+
+Per scan, on the FLAIR's own grid (space-FLAIR: the grid of the image each sidecar's
+SpatialReference names):
+- *_space-FLAIR_desc-wmh_mask.nii.gz: the WMH mask (uint8, 1 = WMH), with a JSON sidecar
+  giving the sources, the threshold, the lesion count, the total volume (mL), the brain
+  volume found in the T1w (mL) and any warnings;
+- *_space-FLAIR_label-WMH_probseg.nii.gz (with --probability): the WMH probability.
+
+logs/ holds an error record per scan that failed; group/wmh.tsv (from the group level)
+lists every scan, segmented or failed.
+";
 
 fn absolute(p: &Path) -> Result<PathBuf> {
     p.canonicalize()
@@ -297,6 +314,7 @@ fn sidecar(args: &Args, scan: &Scan, outcome: &Outcome) -> Value {
         .collect();
     json!({
         "Description": "White matter hyperintensities (1) on the FLAIR's grid",
+        "SpatialReference": source(scan, &scan.flair),
         "Sources": sources,
         "Threshold": seg.threshold,
         "MinLesionMm3": seg.min_lesion_mm3,
@@ -357,8 +375,22 @@ fn participant(args: &Args) -> Result<()> {
             std::fs::create_dir_all(mask.parent().expect("in a folder"))?;
             let outcome =
                 segment::segment_case(&job, &networks, &device, &args.settings, &mut |_| {})?;
+            let mut writes = Vec::new();
+            if args.probability {
+                let about = json!({
+                    "Description": "Probability of white matter hyperintensity, after the white-matter filter",
+                    "SpatialReference": source(scan, &scan.flair),
+                    "Sources": [source(scan, &scan.flair)],
+                });
+                writes.push((
+                    visit.output(out, PROBSEG_SIDECAR),
+                    serde_json::to_vec_pretty(&about)?,
+                ));
+            }
+            // The mask's sidecar last: a scan is done once it is in place.
             let json = serde_json::to_vec_pretty(&sidecar(args, scan, &outcome))?;
-            files::write_all_atomic(&[(visit.output(out, SIDECAR), json)])
+            writes.push((visit.output(out, SIDECAR), json));
+            files::write_all_atomic(&writes)
         });
         let log = visit.error_log(out);
         match result {
