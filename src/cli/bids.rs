@@ -123,6 +123,20 @@ fn entities(dir: &Path, entity: &str) -> Result<Vec<(String, PathBuf)>> {
     Ok(found)
 }
 
+/// A subject folder's visits: each `ses-*` with its `anat`, or the subject's own
+/// `anat` where there are no sessions.
+fn sessions(subject_dir: &Path) -> Result<Vec<(Option<String>, PathBuf)>> {
+    let sessions = entities(subject_dir, "ses")?;
+    Ok(if sessions.is_empty() {
+        vec![(None, subject_dir.join("anat"))]
+    } else {
+        sessions
+            .into_iter()
+            .map(|(s, d)| (Some(s), d.join("anat")))
+            .collect()
+    })
+}
+
 /// The image of `anat` with BIDS suffix `suffix` (`FLAIR`, `T1w`). With several (runs,
 /// acquisitions), the first by name: BIDS orders entities so that is the lowest `acq`
 /// label, then the lowest `run`; the choice is noted for the sidecar.
@@ -168,17 +182,13 @@ fn discover(args: &Args) -> Result<Vec<Scan>> {
         if !wanted(&args.participant_label, "sub", &subject) {
             continue;
         }
-        let sessions = entities(&dir, "ses")?;
-        let visits: Vec<(Option<String>, PathBuf)> = if sessions.is_empty() {
-            vec![(None, dir.join("anat"))]
-        } else {
-            sessions
-                .into_iter()
-                .filter(|(s, _)| wanted(&args.session_label, "ses", s))
-                .map(|(s, d)| (Some(s), d.join("anat")))
-                .collect()
-        };
-        for (session, anat) in visits {
+        for (session, anat) in sessions(&dir)? {
+            if session
+                .as_ref()
+                .is_some_and(|s| !wanted(&args.session_label, "ses", s))
+            {
+                continue;
+            }
             if !anat.is_dir() {
                 continue;
             }
@@ -430,27 +440,16 @@ struct Row {
     error: String,
 }
 
-/// The group level: one row per scan segmented or failed, in `group/wmh.tsv`.
-fn group(args: &Args) -> Result<()> {
-    let out = &args.output_dir;
-    if !out.join("dataset_description.json").is_file() {
-        bail!("{}: no participant level has run here", out.display());
-    }
-    let read = |p: &Path| -> Result<Value> {
-        serde_json::from_slice(&files::read_bytes(p)?).with_context(|| format!("{}", p.display()))
-    };
+/// A JSON file of the derivatives.
+fn read_json(p: &Path) -> Result<Value> {
+    serde_json::from_slice(&files::read_bytes(p)?).with_context(|| format!("{}", p.display()))
+}
+
+/// A row per scan whose mask sidecar is in `out`.
+fn segmented_rows(out: &Path) -> Result<Vec<Row>> {
     let mut rows = Vec::new();
     for (subject, dir) in entities(out, "sub")? {
-        let sessions = entities(&dir, "ses")?;
-        let visits: Vec<(Option<String>, PathBuf)> = if sessions.is_empty() {
-            vec![(None, dir.join("anat"))]
-        } else {
-            sessions
-                .into_iter()
-                .map(|(s, d)| (Some(s), d.join("anat")))
-                .collect()
-        };
-        for (session, _) in visits {
+        for (session, _) in sessions(&dir)? {
             let visit = Visit {
                 subject: subject.clone(),
                 session,
@@ -459,12 +458,10 @@ fn group(args: &Args) -> Result<()> {
             if !path.is_file() {
                 continue;
             }
-            let v = read(&path)?;
+            let v = read_json(&path)?;
             rows.push(Row {
                 participant_id: format!("sub-{}", visit.subject),
-                session_id: visit
-                    .session
-                    .as_ref()
+                session_id: (visit.session.as_ref())
                     .map(|s| format!("ses-{s}"))
                     .unwrap_or_default(),
                 status: "ok",
@@ -473,44 +470,54 @@ fn group(args: &Args) -> Result<()> {
                 brain_volume_ml: v["BrainVolumeMl"].as_f64(),
                 white_matter_filter: v["WhiteMatterFilter"].as_bool(),
                 threshold: v["Threshold"].as_f64(),
-                mask: visit
-                    .anat()
-                    .join(format!("{}_{MASK}", visit.prefix()))
+                mask: (visit.anat().join(format!("{}_{MASK}", visit.prefix())))
                     .display()
                     .to_string(),
                 error: String::new(),
             });
         }
     }
-    if let Ok(logs) = std::fs::read_dir(out.join("logs")) {
-        let mut logs: Vec<PathBuf> = logs.filter_map(|e| e.ok().map(|e| e.path())).collect();
-        logs.sort();
-        for p in logs {
-            let name = p
-                .file_name()
-                .unwrap_or_default()
-                .to_string_lossy()
-                .into_owned();
-            let Some(prefix) = name.strip_suffix("_desc-wmh_error.json") else {
-                continue;
-            };
-            let mut parts = prefix.split('_');
-            let subject = parts.next().unwrap_or_default().to_string();
-            let session = parts.next().unwrap_or_default().to_string();
-            rows.push(Row {
-                participant_id: subject,
-                session_id: session,
-                status: "failed",
-                lesion_count: None,
-                total_volume_ml: None,
-                brain_volume_ml: None,
-                white_matter_filter: None,
-                threshold: None,
-                mask: String::new(),
-                error: cell(read(&p)?["Error"].as_str().unwrap_or_default()),
-            });
-        }
+    Ok(rows)
+}
+
+/// A row per scan with an error record in `out/logs`.
+fn failed_rows(out: &Path) -> Result<Vec<Row>> {
+    let Ok(logs) = std::fs::read_dir(out.join("logs")) else {
+        return Ok(Vec::new());
+    };
+    let mut logs: Vec<PathBuf> = logs.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    logs.sort();
+    let mut rows = Vec::new();
+    for p in logs {
+        let name = p.file_name().unwrap_or_default().to_string_lossy();
+        let Some(prefix) = name.strip_suffix("_desc-wmh_error.json") else {
+            continue;
+        };
+        let (subject, session) = prefix.split_once('_').unwrap_or((prefix, ""));
+        rows.push(Row {
+            participant_id: subject.to_string(),
+            session_id: session.to_string(),
+            status: "failed",
+            lesion_count: None,
+            total_volume_ml: None,
+            brain_volume_ml: None,
+            white_matter_filter: None,
+            threshold: None,
+            mask: String::new(),
+            error: cell(read_json(&p)?["Error"].as_str().unwrap_or_default()),
+        });
     }
+    Ok(rows)
+}
+
+/// The group level: one row per scan segmented or failed, in `group/wmh.tsv`.
+fn group(args: &Args) -> Result<()> {
+    let out = &args.output_dir;
+    if !out.join("dataset_description.json").is_file() {
+        bail!("{}: no participant level has run here", out.display());
+    }
+    let mut rows = segmented_rows(out)?;
+    rows.extend(failed_rows(out)?);
     rows.sort_by(|a, b| {
         (&a.participant_id, &a.session_id).cmp(&(&b.participant_id, &b.session_id))
     });
