@@ -842,7 +842,7 @@ impl Segmentation {
         let voxel_ml = voxel_mm3 / 1000.0;
         let axis = volume::affine::slice_axis(&reference.geometry.affine);
         self.lesions = lesions(&self.mask, reference.dims, voxel_ml, axis);
-        self.total_ml = self.lesions.iter().map(|l| l.volume_ml).sum();
+        self.total_ml = total_ml(&self.lesions);
     }
 
     /// How the filter was applied, in words, for summaries; it warns when the brain
@@ -1023,6 +1023,12 @@ pub fn run(
     inputs.finish(&planes.wmh, planes.region.as_ref(), options)
 }
 
+/// The lesions' total volume in mL: 0 without lesions (an empty f64 sum is -0.0, which
+/// summaries would print as "-0.00 mL").
+fn total_ml(lesions: &[Lesion]) -> f64 {
+    lesions.iter().map(|l| l.volume_ml).sum::<f64>() + 0.0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1124,6 +1130,13 @@ mod tests {
             assert_eq!(a.t1.unwrap().data, b.t1.unwrap().data);
             assert_eq!(a.brain, b.brain);
         }
+    }
+
+    #[test]
+    fn no_lesions_total_a_positive_zero() {
+        let total = total_ml(&[]);
+        assert!(total == 0.0 && total.is_sign_positive(), "{total}");
+        assert_eq!(format!("{:.2}", total_ml(&[])), "0.00");
     }
 
     #[test]
