@@ -4,6 +4,7 @@
 //! `(i, j, k)` lives at `i + nx * (j + ny * k)`.
 
 pub mod affine;
+pub mod bounds;
 pub mod io;
 pub mod reorient;
 pub mod resample;
