@@ -667,24 +667,17 @@ fn random_volume(rng: &mut StdRng, max_dim: u16) -> wmh::volume::Volume {
 /// returns the panics and how many pairs were segmented (the rest were refused).
 fn fuzz_pipeline(seed: u64, count: usize) -> (Vec<String>, usize) {
     use burn::prelude::Device;
-    use wmh::model::{Ensemble, UNetConfig};
+    use wmh::model::UNetConfig;
     use wmh::pipeline::{self, Inputs, Network, NetworkSpec, Networks, Options, Task};
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let device = Device::flex();
     let network = |task| {
         let unet = UNetConfig::new().with_base_width(2).with_context(1);
-        Network {
-            model: Ensemble::new(vec![unet.init(&device)]),
-            spec: NetworkSpec {
-                task,
-                unet,
-                spacing_mm: 1.0,
-                threshold: 0.5,
-                members: 1,
-                dilation_mm: pipeline::DEFAULT_WM_DILATION_MM,
-                normalisation: pipeline::Normalisation::Peak,
-            },
-        }
+        let spec = NetworkSpec {
+            normalisation: pipeline::Normalisation::Peak,
+            ..NetworkSpec::new(task, unet, 1.0)
+        };
+        Network::init(spec, &device)
     };
     let networks = Networks {
         wmh: network(Task::Wmh),

@@ -10,7 +10,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Ensemble, Symmetries, UNetConfig};
+use crate::model::{Symmetries, UNetConfig};
 use crate::phantom;
 use crate::pipeline::{self, Inputs, Network, NetworkSpec, Networks, Options, Task};
 use crate::volume::Affine;
@@ -165,22 +165,16 @@ fn measure(
     let device = backend.device()?;
     let net = |task, width, members| {
         let unet = UNetConfig::new().with_base_width(width).with_context(1);
-        Network {
-            model: Ensemble::new((0..members).map(|_| unet.init(&device)).collect()),
-            spec: NetworkSpec {
-                task,
-                unet,
-                spacing_mm: 1.0,
-                threshold: 0.5,
-                members,
-                dilation_mm: crate::pipeline::DEFAULT_WM_DILATION_MM,
-                // The shipped WMH network's FLAIR preparation (the T1's is fixed).
-                normalisation: match task {
-                    Task::Wmh => crate::pipeline::Normalisation::Peak,
-                    Task::Wm => crate::pipeline::Normalisation::Zscore,
-                },
+        let spec = NetworkSpec {
+            members,
+            // The shipped WMH network's FLAIR preparation (the T1's is fixed).
+            normalisation: match task {
+                Task::Wmh => crate::pipeline::Normalisation::Peak,
+                Task::Wm => crate::pipeline::Normalisation::Zscore,
             },
-        }
+            ..NetworkSpec::new(task, unet, 1.0)
+        };
+        Network::init(spec, &device)
     };
     let networks = Networks {
         wmh: net(Task::Wmh, width, members),

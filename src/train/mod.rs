@@ -553,13 +553,8 @@ pub fn run(
 pub fn export(model: &UNet, config: &TrainConfig, dir: &PathBuf) -> Result<()> {
     std::fs::create_dir_all(dir)?;
     let spec = NetworkSpec {
-        task: config.task,
-        unet: config.unet.clone(),
-        spacing_mm: config.spacing_mm,
-        threshold: 0.5,
-        members: 1,
-        dilation_mm: pipeline::DEFAULT_WM_DILATION_MM,
         normalisation: config.normalisation,
+        ..NetworkSpec::new(config.task, config.unet.clone(), config.spacing_mm)
     };
     let net = Network {
         model: Ensemble::new(vec![model.clone()]),

@@ -8,7 +8,9 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::model::Symmetries;
-use crate::pipeline::{self, Inputs, Network, Networks, Segmentation, SliceStack, Task};
+use crate::pipeline::{
+    self, Coverage, Inputs, Network, Networks, Options, Plan, Segmentation, Stage, Task,
+};
 use crate::volume::Volume;
 
 /// Which compute path runs the networks.
@@ -172,45 +174,9 @@ impl Engine {
         Ok(())
     }
 
-    /// Probability planes of `net` for the slices marked in `needed` (zero planes
-    /// elsewhere), yielding to the browser between batches.
-    async fn predict(
-        &self,
-        net: &Network,
-        stack: &SliceStack,
-        needed: &[bool],
-        symmetries: Symmetries,
-        progress: &dyn Fn(f64),
-    ) -> Result<Vec<Vec<f32>>, String> {
-        let mut planes = vec![vec![0.0; stack.plane.px * stack.plane.py]; stack.slices()];
-        let todo = needed.iter().filter(|&&n| n).count();
-        let mut done = 0;
-        for zs in pipeline::batches(needed, 2) {
-            let start = zs.start;
-            done += zs.len();
-            let x = pipeline::input_tensor(stack, net.spec.unet.context, zs, &self.device);
-            let data = net
-                .model
-                .probabilities_over(x, symmetries)
-                .into_data_async()
-                .await
-                .map_err(|e| format!("network read-back: {e:?}"))?;
-            for (k, p) in pipeline::split_planes(data, stack.plane)
-                .into_iter()
-                .enumerate()
-            {
-                planes[start + k] = p;
-            }
-            progress(done as f64 / todo as f64);
-            yield_now().await;
-        }
-        Ok(planes)
-    }
-
     /// Segments a FLAIR (and optional T1) with the WMH networks averaged over
-    /// `symmetries`, reporting progress per stage (0-1). The WM network runs first, on
-    /// the slices holding brain, so the WMH network sees only the slices its filter
-    /// keeps.
+    /// `symmetries`, reporting progress per stage (0-1), on the same [`Plan`] as the
+    /// CLI, two slices per batch.
     pub async fn segment(
         &self,
         flair: Volume,
@@ -224,39 +190,35 @@ impl Engine {
         yield_now().await;
         let inputs = Inputs::prepare(flair, t1.as_ref(), self.networks.preparation())
             .map_err(|e| e.to_string())?;
-        let options = self.networks.options();
         t.prepare = (now_ms() - start) / 1000.0;
-        let s = now_ms();
-        let wm = match (&self.networks.wm, &inputs.t1) {
-            (Some(net), Some(stack)) => {
-                let brain = inputs.wm_slices();
-                Some(
-                    self.predict(net, stack, &brain, Symmetries::One, &|p| {
-                        progress("WM network", p)
-                    })
-                    .await?,
-                )
-            }
-            _ => None,
+        let options = Options {
+            symmetries,
+            ..self.networks.options()
         };
-        t.wm = (now_ms() - s) / 1000.0;
-        let s = now_ms();
-        let region = inputs.region(wm.as_deref(), &options);
-        let needed = inputs.wmh_slices(region.as_ref());
-        let wmh = self
-            .predict(
-                &self.networks.wmh,
-                &inputs.flair,
-                &needed,
-                symmetries,
-                &|p| progress("WMH network", p),
-            )
-            .await?;
-        t.wmh = (now_ms() - s) / 1000.0;
+        let mut plan = Plan::new(&inputs, &self.networks, &options, Coverage::Needed, 2);
+        while let Some(job) = plan.next_job() {
+            let s = now_ms();
+            let data = job
+                .network
+                .probabilities(job.stack, job.slices.clone(), job.symmetries, &self.device)
+                .into_data_async()
+                .await
+                .map_err(|e| format!("network read-back: {e:?}"))?;
+            let stage = plan.deliver(&job, pipeline::split_planes(data, job.stack.plane));
+            let seconds = (now_ms() - s) / 1000.0;
+            match stage {
+                Stage::Wm(..) => t.wm += seconds,
+                Stage::Wmh(..) => t.wmh += seconds,
+            }
+            let (done, todo) = stage.counts();
+            progress(stage.label(), done as f64 / todo as f64);
+            yield_now().await;
+        }
+        let planes = plan.finish();
         let s = now_ms();
         progress("Finishing", 1.0);
         yield_now().await;
-        let seg = inputs.finish(&wmh, region.as_ref(), &options);
+        let seg = inputs.finish(&planes.wmh, planes.region.as_ref(), &options);
         t.finish = (now_ms() - s) / 1000.0;
         Ok((inputs, seg, t))
     }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use burn::prelude::Device;
-use wmh::model::{Ensemble, UNetConfig};
+use wmh::model::UNetConfig;
 use wmh::phantom::{self, Phantom};
 use wmh::pipeline::{Network, NetworkSpec, Task};
 use wmh::volume::{Affine, OutputData, Volume};
@@ -36,19 +36,8 @@ pub fn tiny_weights(dir: &Path) {
     let device = Device::flex();
     for task in [Task::Wmh, Task::Wm] {
         let unet = UNetConfig::new().with_base_width(4).with_context(1);
-        let spec = NetworkSpec {
-            task,
-            unet: unet.clone(),
-            spacing_mm: 1.0,
-            threshold: 0.5,
-            members: 1,
-            dilation_mm: wmh::pipeline::DEFAULT_WM_DILATION_MM,
-            normalisation: wmh::pipeline::Normalisation::Zscore,
-        };
-        let net = Network {
-            model: Ensemble::new(vec![unet.init(&device)]),
-            spec: spec.clone(),
-        };
+        let spec = NetworkSpec::new(task, unet, 1.0);
+        let net = Network::init(spec.clone(), &device);
         std::fs::write(
             dir.join(format!("{}.json", task.stem())),
             serde_json::to_vec(&spec).unwrap(),

@@ -1,0 +1,339 @@
+//! The result on the FLAIR's grid: probabilities, the thresholded mask, its lesions
+//! and volumes, and how the filter was applied; re-thresholding without the networks.
+
+use serde::Serialize;
+
+use super::DEFAULT_WM_DILATION_MM;
+use crate::metrics::label_26;
+use crate::model::Symmetries;
+use crate::volume::{self, Volume};
+
+/// Inference and post-processing settings.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// Probability at or above which a voxel is lesion.
+    pub threshold: f32,
+    /// In-plane dilation of the WM region, mm.
+    pub wm_dilation_mm: f64,
+    /// Whether to filter with the WM region when a T1 is given.
+    pub wm_filter: bool,
+    /// Lesions smaller than this (mm³) are left out of the mask; 0 keeps every lesion.
+    pub min_lesion_mm3: f64,
+    /// In-plane symmetries the WMH network's probabilities are averaged over (each one
+    /// is a pass of every member; the WM network always runs once).
+    pub symmetries: Symmetries,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            threshold: 0.5,
+            wm_dilation_mm: DEFAULT_WM_DILATION_MM,
+            wm_filter: true,
+            min_lesion_mm3: 0.0,
+            symmetries: Symmetries::One,
+        }
+    }
+}
+
+/// One connected lesion in the output mask.
+#[derive(Debug, Clone, Serialize)]
+pub struct Lesion {
+    /// Voxels in the lesion.
+    pub voxels: usize,
+    /// Volume in mL.
+    pub volume_ml: f64,
+    /// Centroid in voxel coordinates of the stored grid.
+    pub centroid: [f64; 3],
+    /// Stored slice index (along the axis closest to inferior-superior) of the centroid.
+    pub slice: usize,
+}
+
+/// Lists the 26-connected lesions of `mask`, largest first.
+pub fn lesions(mask: &[u8], dims: [usize; 3], voxel_ml: f64, slice_axis: usize) -> Vec<Lesion> {
+    let bin: Vec<bool> = mask.iter().map(|&m| m > 0).collect();
+    let comps = label_26(&bin, dims);
+    let mut sums = vec![[0.0f64; 3]; comps.count()];
+    for (v, &l) in comps.labels.iter().enumerate() {
+        if l > 0 {
+            let s = &mut sums[l as usize - 1];
+            s[0] += (v % dims[0]) as f64;
+            s[1] += ((v / dims[0]) % dims[1]) as f64;
+            s[2] += (v / (dims[0] * dims[1])) as f64;
+        }
+    }
+    let mut out: Vec<Lesion> = comps
+        .sizes
+        .iter()
+        .zip(sums)
+        .map(|(&n, s)| {
+            let centroid = s.map(|c| c / n as f64);
+            Lesion {
+                voxels: n,
+                volume_ml: n as f64 * voxel_ml,
+                centroid,
+                slice: centroid[slice_axis].round() as usize,
+            }
+        })
+        .collect();
+    out.sort_by_key(|l| std::cmp::Reverse(l.voxels));
+    out
+}
+
+/// How many voxels a lesion needs to reach `min_mm3` (at least 1).
+pub fn min_lesion_voxels(min_mm3: f64, voxel_mm3: f64) -> usize {
+    // The tolerance keeps a lesion of exactly the minimum despite rounding of the sizes.
+    ((min_mm3 / voxel_mm3) * (1.0 - 1e-9)).ceil().max(1.0) as usize
+}
+
+/// Removes the 26-connected lesions of fewer than `min_voxels` voxels from a 0/1 mask.
+pub fn drop_small_lesions(mask: &mut [u8], dims: [usize; 3], min_voxels: usize) {
+    if min_voxels <= 1 {
+        return;
+    }
+    let bin: Vec<bool> = mask.iter().map(|&m| m > 0).collect();
+    let comps = label_26(&bin, dims);
+    for (m, &l) in mask.iter_mut().zip(&comps.labels) {
+        if l > 0 && comps.sizes[l as usize - 1] < min_voxels {
+            *m = 0;
+        }
+    }
+}
+
+/// The pipeline's result, on the FLAIR's stored grid.
+#[derive(Debug, Clone)]
+pub struct Segmentation {
+    /// WMH probability per voxel (after the WM filter, if applied).
+    pub probability: Vec<f32>,
+    /// 0/1 WMH mask.
+    pub mask: Vec<u8>,
+    /// Probability at or above which `mask` is lesion.
+    pub threshold: f32,
+    /// Smallest lesion (mm³) kept in `mask`; 0 keeps every lesion.
+    pub min_lesion_mm3: f64,
+    /// 0/1 white-matter region used as filter, when a T1 was given.
+    pub wm_region: Option<Vec<u8>>,
+    /// Lesions, largest first.
+    pub lesions: Vec<Lesion>,
+    /// Total lesion volume in mL.
+    pub total_ml: f64,
+    /// Whether the WM filter was applied.
+    pub wm_filtered: bool,
+    /// Axial slices where the filter used the brain because the WM network found too
+    /// little white matter there (see [`MIN_WM_FRACTION_OF_BRAIN`]).
+    pub brain_fallback_slices: usize,
+    /// Volume (mL) of the brain found in the T1, when the filter ran.
+    pub brain_ml: Option<f64>,
+}
+
+/// Smallest brain (mL) an adult head has. A smaller brain found in the T1 means the
+/// extraction missed part of it (or kept scalp and neck instead), and the filter may
+/// have removed true lesions there.
+pub const MIN_BRAIN_ML: f64 = 600.0;
+
+impl Segmentation {
+    /// Re-draws the mask, lesions and total volume at another threshold and minimum
+    /// lesion size from the kept probabilities, so a user can move either without
+    /// running the networks again; `reference` is the FLAIR whose grid the
+    /// probabilities are on.
+    pub fn rethreshold(&mut self, reference: &Volume, threshold: f32, min_lesion_mm3: f64) {
+        self.mask = self
+            .probability
+            .iter()
+            .map(|&p| u8::from(p >= threshold))
+            .collect();
+        self.threshold = threshold;
+        self.min_lesion_mm3 = min_lesion_mm3;
+        let voxel_mm3 = reference.geometry.voxel_volume_mm3();
+        drop_small_lesions(
+            &mut self.mask,
+            reference.dims,
+            min_lesion_voxels(self.min_lesion_mm3, voxel_mm3),
+        );
+        let voxel_ml = voxel_mm3 / 1000.0;
+        let axis = volume::affine::slice_axis(&reference.geometry.affine);
+        self.lesions = lesions(&self.mask, reference.dims, voxel_ml, axis);
+        self.total_ml = total_ml(&self.lesions);
+    }
+
+    /// How the filter was applied, in words, for summaries; it warns when the brain
+    /// found in the T1 is too small to be whole.
+    pub fn filter_description(&self) -> String {
+        let mut text = match (self.wm_filtered, self.brain_fallback_slices) {
+            (false, _) => "white-matter filter off".to_string(),
+            (true, 0) => "white-matter filter on".to_string(),
+            (true, n) => format!(
+                "white-matter filter on; the brain mask stood in for it in {n} slice{} where \
+                 the WM network found too little white matter",
+                if n == 1 { "" } else { "s" }
+            ),
+        };
+        if let Some(ml) = self.brain_ml.filter(|&ml| ml < MIN_BRAIN_ML) {
+            text += &format!(
+                "; warning: the brain found in the T1 is only {ml:.0} mL (an adult brain is \
+                 over {MIN_BRAIN_ML:.0} mL), so brain extraction missed part of it and the \
+                 filter may have removed true lesions: check the white-matter region, or \
+                 segment without the filter"
+            );
+        }
+        text
+    }
+}
+
+/// The lesions' total volume in mL: 0 without lesions (an empty f64 sum is -0.0, which
+/// summaries would print as "-0.00 mL").
+fn total_ml(lesions: &[Lesion]) -> f64 {
+    lesions.iter().map(|l| l.volume_ml).sum::<f64>() + 0.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::{Inputs, Preparation};
+    use crate::volume::index;
+
+    #[test]
+    fn a_brain_too_small_to_be_whole_is_warned_about() {
+        let seg = |wm_filtered, brain_fallback_slices, brain_ml| Segmentation {
+            probability: Vec::new(),
+            mask: Vec::new(),
+            threshold: 0.5,
+            min_lesion_mm3: 0.0,
+            wm_region: None,
+            lesions: Vec::new(),
+            total_ml: 0.0,
+            wm_filtered,
+            brain_fallback_slices,
+            brain_ml,
+        };
+        assert_eq!(
+            seg(false, 0, None).filter_description(),
+            "white-matter filter off"
+        );
+        assert_eq!(
+            seg(true, 0, Some(1300.0)).filter_description(),
+            "white-matter filter on"
+        );
+        assert!(
+            seg(true, 2, Some(1300.0))
+                .filter_description()
+                .ends_with("white matter")
+        );
+        let small = seg(true, 0, Some(476.0)).filter_description();
+        assert!(
+            small.contains("only 476 mL (an adult brain is over 600 mL)"),
+            "{small}"
+        );
+        assert!(
+            !seg(true, 0, Some(2600.0))
+                .filter_description()
+                .contains("warning")
+        );
+    }
+
+    #[test]
+    fn no_lesions_total_a_positive_zero() {
+        let total = total_ml(&[]);
+        assert!(total == 0.0 && total.is_sign_positive(), "{total}");
+        assert_eq!(format!("{:.2}", total_ml(&[])), "0.00");
+    }
+
+    #[test]
+    fn moving_the_threshold_afterwards_equals_segmenting_at_it() {
+        let case = crate::phantom::example();
+        let inputs = Inputs::prepare(case.flair, Some(&case.t1), Preparation::default()).unwrap();
+        let p = inputs.flair.plane;
+        // Made-up probabilities that vary across each plane and from slice to slice.
+        let planes = |offset: usize| -> Vec<Vec<f32>> {
+            (0..inputs.flair.slices())
+                .map(|z| {
+                    (0..p.px * p.py)
+                        .map(|i| ((i * 7 + z * 13 + offset) % 101) as f32 / 100.0)
+                        .collect()
+                })
+                .collect()
+        };
+        let (wmh, wm) = (planes(0), planes(50));
+        let at = |threshold, min_lesion_mm3| {
+            let options = Options {
+                threshold,
+                min_lesion_mm3,
+                ..Options::default()
+            };
+            inputs.finish(&wmh, inputs.region(Some(&wm), &options).as_ref(), &options)
+        };
+        for min_mm3 in [0.0, 50.0] {
+            let mut moved = at(0.5, min_mm3);
+            let direct = at(0.9, min_mm3);
+            assert!(
+                moved.mask.iter().filter(|&&m| m > 0).count()
+                    > direct.mask.iter().filter(|&&m| m > 0).count()
+            );
+            moved.rethreshold(&inputs.reference, 0.9, min_mm3);
+            assert_eq!(moved.threshold, 0.9);
+            assert_eq!(moved.mask, direct.mask);
+            assert_eq!(moved.lesions.len(), direct.lesions.len());
+            assert_eq!(moved.total_ml, direct.total_ml);
+            assert!(direct.total_ml > 0.0);
+            assert!(
+                direct
+                    .lesions
+                    .iter()
+                    .all(|l| l.volume_ml * 1000.0 >= min_mm3)
+            );
+        }
+        let (all, large) = (at(0.9, 0.0), at(0.9, 50.0));
+        assert!(
+            large.lesions.len() < all.lesions.len(),
+            "the minimum dropped nothing"
+        );
+    }
+
+    #[test]
+    fn lesions_below_the_minimum_size_are_dropped() {
+        // 2 mm³ voxels: a 1-voxel speck (2 mm³), a diagonal pair (4 mm³, one lesion
+        // under 26-connectivity) and a 3-voxel line (6 mm³).
+        let dims = [6, 6, 2];
+        let mut m = vec![0u8; 72];
+        m[index(dims, 0, 0, 0)] = 1;
+        m[index(dims, 3, 0, 0)] = 1;
+        m[index(dims, 4, 1, 1)] = 1;
+        for i in 0..3 {
+            m[index(dims, i, 5, 1)] = 1;
+        }
+        assert_eq!(min_lesion_voxels(0.0, 2.0), 1);
+        assert_eq!(min_lesion_voxels(4.0, 2.0), 2);
+        assert_eq!(min_lesion_voxels(4.5, 2.0), 3);
+        assert_eq!(
+            min_lesion_voxels(0.3 * 10.0, 0.3),
+            10,
+            "exact multiples are kept"
+        );
+        let kept = |min_mm3: f64| {
+            let mut mask = m.clone();
+            drop_small_lesions(&mut mask, dims, min_lesion_voxels(min_mm3, 2.0));
+            lesions(&mask, dims, 0.002, 2)
+                .iter()
+                .map(|l| l.voxels)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(kept(0.0), [3, 2, 1]);
+        assert_eq!(kept(4.0), [3, 2]);
+        assert_eq!(kept(5.0), [3]);
+        assert_eq!(kept(7.0), Vec::<usize>::new());
+    }
+
+    #[test]
+    fn lesions_are_sorted_and_measured() {
+        let dims = [5, 5, 1];
+        let mut m = vec![0u8; 25];
+        m[0] = 1;
+        m[index(dims, 3, 3, 0)] = 1;
+        m[index(dims, 4, 3, 0)] = 1;
+        let l = lesions(&m, dims, 0.5, 2);
+        assert_eq!(l.len(), 2);
+        assert_eq!(l[0].voxels, 2);
+        assert_eq!(l[0].volume_ml, 1.0);
+        assert_eq!(l[0].centroid, [3.5, 3.0, 0.0]);
+    }
+}
