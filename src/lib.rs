@@ -2,7 +2,7 @@
 //! own machine.
 //!
 //! The core (`volume`, `model`, `pipeline`, `metrics`) is pure and compiles for native
-//! and wasm32 targets; `cli` and `train` are native-only, `web` is wasm-only.
+//! and wasm32 targets; `cli`, `files` and `train` are native-only, `web` is wasm-only.
 
 pub mod brain;
 pub mod metrics;
@@ -15,6 +15,8 @@ pub mod volume;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod files;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod train;
 #[cfg(target_arch = "wasm32")]

@@ -16,8 +16,8 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::cohort::{cell, isolated};
-use super::files;
 use super::segment::{self, Job, Outcome, Settings};
+use crate::files;
 
 /// Arguments of `wmh bids`.
 #[derive(Debug, clap::Args)]

@@ -15,8 +15,8 @@ use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
-use super::files;
 use super::segment::{self, Job, Outcome, Settings};
+use crate::files;
 
 /// Arguments of `wmh cohort`.
 #[derive(Debug, clap::Args)]

@@ -8,7 +8,8 @@ use burn::prelude::Device;
 
 use crate::pipeline::{Network, Task};
 
-use super::{files, load_network};
+use super::load_network;
+use crate::files;
 
 /// Arguments of `wmh convert`.
 #[derive(Debug, clap::Args)]

@@ -6,7 +6,7 @@ use anyhow::{Context, Result, bail};
 
 use crate::metrics;
 
-use super::files;
+use crate::files;
 
 /// Arguments of `wmh evaluate`.
 #[derive(Debug, clap::Args)]

@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use crate::phantom::{self, Phantom};
 use crate::volume::OutputData;
 
-use super::files;
+use crate::files;
 
 /// Arguments of `wmh example`.
 #[derive(Debug, clap::Args)]

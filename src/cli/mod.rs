@@ -11,7 +11,6 @@ mod convert;
 mod curves;
 mod evaluate;
 mod example;
-mod files;
 mod segment;
 mod tissue;
 mod train;
@@ -24,6 +23,7 @@ use anyhow::{Context, Result};
 use burn::prelude::Device;
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::files;
 use crate::pipeline::{Network, Networks, Task};
 
 /// Finds white matter hyperintensities in brain MRI, on this machine.

@@ -12,7 +12,8 @@ use crate::model::Symmetries;
 use crate::pipeline::{self, Inputs, Lesion, Networks, Options, Segmentation, Stage};
 use crate::volume::OutputData;
 
-use super::{Backend, files};
+use super::Backend;
+use crate::files;
 
 /// Arguments of `wmh segment`.
 #[derive(Debug, clap::Args)]

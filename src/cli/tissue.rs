@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::tissue::{self, CSF, GM, TissueOptions, WM};
 use crate::volume::OutputData;
 
-use super::files;
+use crate::files;
 
 /// Arguments of `wmh tissue`.
 #[derive(Debug, clap::Args)]

@@ -10,7 +10,8 @@ use crate::metrics::{self, Scores};
 use crate::model::Symmetries;
 use crate::pipeline::{self, Coverage, Inputs, Options, Segmentation};
 
-use super::{Backend, files};
+use super::Backend;
+use crate::files;
 
 /// Arguments of `wmh validate`.
 #[derive(Debug, clap::Args)]

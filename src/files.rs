@@ -1,5 +1,5 @@
-//! File access for the CLI: careful reads with clear errors, and atomic writes that
-//! never leave partial files and never touch an input.
+//! File access for the CLI and training: careful reads with clear errors, and atomic
+//! writes that never leave partial files and never touch an input.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
