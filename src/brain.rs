@@ -102,7 +102,8 @@ pub fn brain_mask_stored(data: &[f32], affine: &Affine, dims: [usize; 3]) -> Vec
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::volume::{dice, index};
+    use crate::metrics::dice;
+    use crate::volume::index;
 
     /// A head phantom: a brain ellipsoid (WM core, GM rim, ventricle), a dark skull
     /// shell and a bright scalp shell, on 1 x 1 x 3 mm voxels.

@@ -2,7 +2,7 @@
 //! own machine.
 //!
 //! The core (`volume`, `model`, `pipeline`, `metrics`) is pure and compiles for native
-//! and wasm32 targets; `cli`, `files` and `train` are native-only, `web` is wasm-only.
+//! and wasm32 targets; `case`, `cli`, `files` and `train` are native-only, `web` is wasm-only.
 
 pub mod brain;
 pub mod metrics;
@@ -13,6 +13,8 @@ pub mod render;
 pub mod tissue;
 pub mod volume;
 
+#[cfg(not(target_arch = "wasm32"))]
+pub mod case;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli;
 #[cfg(not(target_arch = "wasm32"))]

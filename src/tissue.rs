@@ -355,7 +355,7 @@ pub fn classify(
 /// Dice overlap of label `class` between two label volumes.
 pub fn class_dice(a: &[u8], b: &[u8], class: u8) -> f64 {
     let is = |v: &[u8]| v.iter().map(|&x| x == class).collect::<Vec<_>>();
-    crate::volume::dice(&is(a), &is(b))
+    crate::metrics::dice(&is(a), &is(b))
 }
 
 #[cfg(test)]

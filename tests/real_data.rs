@@ -7,7 +7,8 @@ mod common;
 use std::path::Path;
 
 use common::{shared_data, tiny_weights, wmh};
-use wmh::volume::{Volume, affine, dice, foreground_mask, resample};
+use wmh::metrics::dice;
+use wmh::volume::{Volume, affine, foreground_mask, resample};
 
 fn read(p: &Path) -> Volume {
     Volume::from_nifti_bytes(&std::fs::read(p).unwrap())

@@ -16,6 +16,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
 use super::segment::{self, Job, Outcome, Settings};
+use crate::case::CaseFolder;
 use crate::files;
 
 /// Arguments of `wmh cohort`.
@@ -121,24 +122,10 @@ fn check_id(id: &str) -> Result<()> {
     Ok(())
 }
 
-/// The first of `names` that exists in `dir`.
-fn find(dir: &Path, names: &[&str]) -> Option<PathBuf> {
-    names.iter().map(|n| dir.join(n)).find(|p| p.is_file())
-}
-
 /// Reads one case folder: its id (the folder's name), FLAIR and optional T1.
 fn from_folder(dir: &Path) -> Result<(String, PathBuf, Option<PathBuf>)> {
-    if !dir.is_dir() {
-        bail!("{}: not a case folder", dir.display());
-    }
-    let id = dir
-        .canonicalize()
-        .ok()
-        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-        .unwrap_or_default();
-    let flair = find(dir, &["flair.nii.gz", "flair.nii"])
-        .with_context(|| format!("{}: no flair.nii.gz or flair.nii", dir.display()))?;
-    Ok((id, flair, find(dir, &["t1.nii.gz", "t1.nii"])))
+    let case = CaseFolder::open(dir)?;
+    Ok((case.id, case.flair, case.t1))
 }
 
 /// Reads a manifest's cases, paths made relative to its folder.

@@ -8,12 +8,14 @@ use anyhow::{Context, Result};
 use crate::phantom::{self, Phantom};
 use crate::volume::OutputData;
 
+use crate::case;
 use crate::files;
 
 /// Arguments of `wmh example`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Folder to write flair.nii.gz, t1.nii.gz and truth.nii.gz into (created if missing).
+    /// Case folder to write flair.nii.gz, t1.nii.gz and the lesions' truth, wmh.nii.gz,
+    /// into (created if missing).
     #[arg(long, default_value = "example")]
     out: PathBuf,
 }
@@ -22,15 +24,13 @@ pub fn run(args: Args) -> Result<()> {
     write_case(&args.out, &phantom::example(), true)
 }
 
-/// Writes `case`'s flair.nii.gz and t1.nii.gz (and truth.nii.gz with `truth`) into
-/// `dir`, all or none, and says which files it wrote.
+/// Writes `case`'s FLAIR and T1 (and its lesions as the WMH truth with `truth`) into
+/// the case folder `dir` (see [`crate::case`]), all or none, and says which files it
+/// wrote.
 pub fn write_case(dir: &Path, case: &Phantom, truth: bool) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
-    let (flair, t1, labels) = (
-        dir.join("flair.nii.gz"),
-        dir.join("t1.nii.gz"),
-        dir.join("truth.nii.gz"),
-    );
+    let [flair, t1, labels] =
+        [case::FLAIR, case::T1, case::WMH].map(|s| dir.join(case::file_name(s)));
     let mut outputs: Vec<(&Path, Vec<u8>)> = vec![
         (
             &flair,

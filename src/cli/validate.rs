@@ -1,22 +1,25 @@
 //! `wmh validate`: the five challenge metrics of shipped (or any) weights on labelled
 //! cases, with and without the white-matter filter, next to a simple baseline.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use burn::prelude::Device;
 
 use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::metrics::{self, Scores};
 use crate::model::Symmetries;
-use crate::pipeline::{self, Coverage, Inputs, Options, Segmentation};
+use crate::pipeline::{self, Coverage, Inputs, Networks, Options, Segmentation};
 
 use super::Backend;
+use crate::case;
 use crate::files;
 
 /// Arguments of `wmh validate`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Case folders, each with flair.nii.gz, t1.nii.gz and wmh.nii.gz.
+    /// Case folders, each with flair, t1 and wmh images (`.nii.gz` or `.nii`).
     #[arg(required = true)]
     cases: Vec<PathBuf>,
     /// Weights folder.
@@ -60,6 +63,8 @@ const METHODS: [&str; 3] = [
     "baseline (z > t in WM)",
 ];
 
+/// Scores every method on every case, prints the table with a mean per method and
+/// threshold, and writes the rows as JSON when asked.
 pub fn run(args: Args) -> Result<()> {
     super::segment::check_min_lesion_mm3(args.min_lesion_mm3)?;
     let device = args.device.device()?;
@@ -77,80 +82,117 @@ pub fn run(args: Args) -> Result<()> {
     println!("| case | method | threshold | DSC | H95 mm | AVD % | recall | F1 |");
     println!("|---|---|---|---|---|---|---|---|");
     for case in &args.cases {
-        let name = case.file_name().map_or_else(
-            || case.display().to_string(),
-            |n| n.to_string_lossy().into_owned(),
-        );
-        let flair = files::read_volume(&case.join("flair.nii.gz"))?;
-        let t1 = files::read_volume(&case.join("t1.nii.gz"))?;
-        let truth = files::read_volume(&case.join("wmh.nii.gz"))?;
-        let affine = flair.geometry.affine;
-        let inputs = Inputs::prepare(flair, Some(&t1), networks.preparation())
-            .with_context(|| name.clone())?;
-        let first = Options {
-            threshold: thresholds[0],
-            min_lesion_mm3: args.min_lesion_mm3,
-            symmetries: args.symmetries,
-            ..networks.options()
-        };
-        let planes = pipeline::predict_all(
-            &inputs,
-            &networks,
-            &device,
-            &first,
-            Coverage::Every,
-            1,
-            &mut |_| {},
-        );
-        let mut results: Vec<(&'static str, f32, Segmentation)> = vec![(
-            METHODS[2],
-            thresholds[0],
-            inputs.baseline(planes.region.as_ref(), args.baseline_z, &first),
-        )];
-        for &threshold in &thresholds {
-            let on = Options { threshold, ..first };
-            let off = Options {
-                wm_filter: false,
-                ..on
-            };
-            results.push((
-                METHODS[0],
-                threshold,
-                inputs.finish(&planes.wmh, planes.region.as_ref(), &on),
-            ));
-            results.push((
-                METHODS[1],
-                threshold,
-                inputs.finish(&planes.wmh, None, &off),
-            ));
+        for row in score_case(case, &args, &networks, &thresholds, &device)? {
+            let s = &row.scores;
+            println!(
+                "| {} | {} | {} | {:.3} | {:.2} | {:.1} | {:.3} | {:.3} |",
+                row.case, row.method, row.threshold, s.dsc, s.h95, s.avd, s.recall, s.f1
+            );
+            rows.push(row);
         }
-        for (method, threshold, seg) in results {
+    }
+    print_means(&rows, &thresholds);
+    if let Some(path) = args.json {
+        files::write_all_atomic(&[(path, serde_json::to_vec_pretty(&rows)?)])?;
+    }
+    Ok(())
+}
+
+/// The rows of one labelled case folder: the baseline, then the networks with and
+/// without the filter at each threshold, all from one prediction.
+fn score_case(
+    case: &Path,
+    args: &Args,
+    networks: &Networks,
+    thresholds: &[f32],
+    device: &Device,
+) -> Result<Vec<Row>> {
+    let name = case.file_name().map_or_else(
+        || case.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let flair = files::read_volume(&case::require(case, case::FLAIR)?)?;
+    let t1 = files::read_volume(&case::require(case, case::T1)?)?;
+    let truth = files::read_volume(&case::require(case, case::WMH)?)?;
+    let affine = flair.geometry.affine;
+    let inputs =
+        Inputs::prepare(flair, Some(&t1), networks.preparation()).with_context(|| name.clone())?;
+    let first = Options {
+        threshold: thresholds[0],
+        min_lesion_mm3: args.min_lesion_mm3,
+        symmetries: args.symmetries,
+        ..networks.options()
+    };
+    let planes = pipeline::predict_all(
+        &inputs,
+        networks,
+        device,
+        &first,
+        Coverage::Every,
+        1,
+        &mut |_| {},
+    );
+    let region = planes.region.as_ref();
+    let mut results: Vec<(&'static str, f32, Segmentation)> = vec![(
+        METHODS[2],
+        thresholds[0],
+        inputs.baseline(region, args.baseline_z, &first),
+    )];
+    for &threshold in thresholds {
+        let on = Options { threshold, ..first };
+        let off = Options {
+            wm_filter: false,
+            ..on
+        };
+        results.push((
+            METHODS[0],
+            threshold,
+            inputs.finish(&planes.wmh, region, &on),
+        ));
+        results.push((
+            METHODS[1],
+            threshold,
+            inputs.finish(&planes.wmh, None, &off),
+        ));
+    }
+    results
+        .into_iter()
+        .map(|(method, threshold, seg)| {
             let mask: Vec<f32> = seg.mask.iter().map(|&m| f32::from(m)).collect();
-            let s = metrics::score(
+            let scores = metrics::score(
                 &truth.data,
                 truth.dims,
                 &mask,
                 inputs.reference.dims,
                 &affine,
             )?;
-            println!(
-                "| {name} | {method} | {threshold} | {:.3} | {:.2} | {:.1} | {:.3} | {:.3} |",
-                s.dsc, s.h95, s.avd, s.recall, s.f1
-            );
-            rows.push(Row {
+            Ok(Row {
                 case: name.clone(),
                 method,
                 threshold,
                 symmetries: args.symmetries.count(),
-                scores: s,
-            });
-        }
-    }
+                scores,
+            })
+        })
+        .collect()
+}
+
+/// The mean of the finite values: a case whose H95 or AVD is undefined (an empty mask)
+/// is left out of that column's mean rather than counted as 0; NaN when none is finite.
+fn mean_finite(values: impl Iterator<Item = f64>) -> f64 {
+    let (sum, n) = values
+        .filter(|v| v.is_finite())
+        .fold((0.0, 0), |(s, n), v| (s + v, n + 1));
+    if n == 0 { f64::NAN } else { sum / n as f64 }
+}
+
+/// One mean row per method and threshold (the baseline's at the first threshold only).
+fn print_means(rows: &[Row], thresholds: &[f32]) {
     let groups = METHODS.iter().flat_map(|&m| {
         let ts = if m == METHODS[2] {
             &thresholds[..1]
         } else {
-            &thresholds[..]
+            thresholds
         };
         ts.iter().map(move |&t| (m, t))
     });
@@ -160,13 +202,7 @@ pub fn run(args: Args) -> Result<()> {
             .filter(|r| r.method == method && r.threshold == threshold)
             .map(|r| &r.scores)
             .collect();
-        let mean = |f: fn(&Scores) -> f64| {
-            sel.iter()
-                .map(|s| f(s))
-                .filter(|v| v.is_finite())
-                .sum::<f64>()
-                / sel.len().max(1) as f64
-        };
+        let mean = |f: fn(&Scores) -> f64| mean_finite(sel.iter().map(|s| f(s)));
         println!(
             "| **mean** | {method} | {threshold} | {:.3} | {:.2} | {:.1} | {:.3} | {:.3} |",
             mean(|s| s.dsc),
@@ -176,8 +212,16 @@ pub fn run(args: Args) -> Result<()> {
             mean(|s| s.f1)
         );
     }
-    if let Some(path) = args.json {
-        std::fs::write(&path, serde_json::to_string_pretty(&rows)?)?;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn undefined_scores_are_left_out_of_the_mean_not_counted_as_zero() {
+        assert_eq!(mean_finite([2.0, f64::NAN, 4.0].into_iter()), 3.0);
+        assert_eq!(mean_finite([1.0, f64::INFINITY].into_iter()), 1.0);
+        assert!(mean_finite([f64::NAN].into_iter()).is_nan());
     }
-    Ok(())
 }

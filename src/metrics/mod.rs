@@ -75,7 +75,7 @@ pub fn score(
     let inter = r.iter().zip(&p).filter(|&(&a, &b)| a && b).count();
     let (recall, f1) = lesion_recall_f1(&r, &p, dims);
     Ok(Scores {
-        dsc: dice(inter, nr, np),
+        dsc: dice_from_counts(inter, nr, np),
         h95: hausdorff95(&r, &p, dims, affine),
         avd: avd(nr, np),
         recall,
@@ -85,8 +85,15 @@ pub fn score(
     })
 }
 
-/// Dice from the overlap and the two mask sizes; two empty masks agree perfectly.
-pub fn dice(intersection: usize, a: usize, b: usize) -> f64 {
+/// Dice overlap of two boolean masks of one grid; two empty masks agree perfectly.
+pub fn dice(a: &[bool], b: &[bool]) -> f64 {
+    let (both, na, nb) = crate::volume::overlap_counts(a, b);
+    dice_from_counts(both, na, nb)
+}
+
+/// Dice from the overlap and the two mask sizes (the one definition [`dice`] and the
+/// scores share); two empty masks agree perfectly.
+pub fn dice_from_counts(intersection: usize, a: usize, b: usize) -> f64 {
     if a + b == 0 {
         1.0
     } else {
@@ -203,6 +210,14 @@ mod tests {
             v[index(dims, i, j, k)] = value;
         }
         v
+    }
+
+    #[test]
+    fn dice_of_masks_and_of_counts_agree() {
+        assert_eq!(dice(&[true, true, false], &[true, false, false]), 2.0 / 3.0);
+        assert_eq!(dice_from_counts(1, 2, 1), 2.0 / 3.0);
+        assert_eq!(dice(&[false], &[false]), 1.0);
+        assert_eq!(dice(&[true], &[false]), 0.0);
     }
 
     #[test]

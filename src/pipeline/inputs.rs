@@ -6,6 +6,7 @@ use super::{
     Normalisation, Options, PipelineError, Region, Segmentation, SliceStack, within_brain,
     wm_region,
 };
+use crate::metrics::dice_from_counts;
 use crate::volume::{self, Reorientation, Volume, foreground_mask, index, resample};
 
 /// How the FLAIR's and the T1's foregrounds (head, or brain where one is skull-stripped)
@@ -31,10 +32,13 @@ impl Overlap {
     /// The overlap of two masks of one grid.
     pub fn of(a: &[bool], b: &[bool]) -> Self {
         let (both, na, nb) = volume::overlap_counts(a, b);
-        let ratio = |n: usize, d: usize| if d == 0 { 0.0 } else { n as f64 / d as f64 };
         Self {
-            dice: ratio(2 * both, na + nb),
-            contained: ratio(both, na.min(nb)),
+            dice: dice_from_counts(both, na, nb),
+            contained: if na.min(nb) == 0 {
+                0.0
+            } else {
+                both as f64 / na.min(nb) as f64
+            },
         }
     }
 

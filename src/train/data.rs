@@ -1,7 +1,7 @@
 //! Training data: real cases from `../shared/data`, normalised exactly as at
 //! inference, and random augmented patches drawn from them.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use rand::RngExt;
@@ -10,6 +10,7 @@ use rand::rngs::StdRng;
 
 use super::augment::{self, Intensity, Warp};
 use super::{head, synth};
+use crate::case;
 use crate::pipeline::{Normalisation, SliceStack, Task};
 use crate::volume::{Reorientation, Volume, foreground_mask};
 
@@ -84,22 +85,31 @@ fn name_seed(name: &str) -> u64 {
         .fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(b.into()))
 }
 
+/// A case folder's image (see [`crate::case`]); where it is missing, the name an error
+/// will give.
+fn in_case(folder: &Path, stem: &str) -> PathBuf {
+    case::find(folder, stem).unwrap_or_else(|| folder.join(case::file_name(stem)))
+}
+
 fn source(data: &Path, task: Task, name: &str) -> Source {
     let name = name.strip_suffix(HEAD_SUFFIX).unwrap_or(name);
     match (task, name) {
         (_, wmh2017) if wmh2017.starts_with(SYNTH_PREFIX) => {
             let folder = data.join(wmh2017.split('#').next().unwrap_or(wmh2017));
             Source {
-                image: folder.join("t1.nii.gz"),
-                label: folder.join("wmh.nii.gz"),
+                image: in_case(&folder, case::T1),
+                label: in_case(&folder, case::WMH),
                 classify: wmh_class,
             }
         }
-        (Task::Wmh, _) => Source {
-            image: data.join("flair").join(name).join("flair.nii.gz"),
-            label: data.join("flair").join(name).join("wmh.nii.gz"),
-            classify: wmh_class,
-        },
+        (Task::Wmh, _) => {
+            let folder = data.join("flair").join(name);
+            Source {
+                image: in_case(&folder, case::FLAIR),
+                label: in_case(&folder, case::WMH),
+                classify: wmh_class,
+            }
+        }
         (Task::Wm, "mni152") => Source {
             image: data.join("templates/mni152/t1.nii.gz"),
             label: data.join("templates/mni152/wm_prob.nii.gz"),

@@ -119,12 +119,7 @@ pub fn validate(model: &UNet, context: usize, cases: &[Case], device: &Device) -
             .map(|(&p, &v)| p >= 0.5 && v > 0.5)
             .collect();
         let truth: Vec<bool> = case.label.iter().map(|&l| l > 0.5).collect();
-        let inter = pred.iter().zip(&truth).filter(|&(&a, &b)| a && b).count();
-        dsum += dice(
-            inter,
-            truth.iter().filter(|&&t| t).count(),
-            pred.iter().filter(|&&p| p).count(),
-        );
+        dsum += dice(&truth, &pred);
         fsum += lesion_recall_f1(&truth, &pred, case.stack.dims).1;
     }
     let n = cases.len().max(1) as f64;
