@@ -10,6 +10,7 @@ use leptos::task::spawn_local;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{HtmlInputElement, HtmlSelectElement, Url};
 
+use super::WebError;
 use super::engine::{Backend, Engine, Timings, yield_now};
 use super::viewer::Viewer;
 use crate::model::Symmetries;
@@ -33,11 +34,15 @@ impl Source {
         }
     }
 
-    fn volume(&self) -> Result<Volume, String> {
+    fn volume(&self) -> Result<Volume, WebError> {
         match self {
             Source::File { name, bytes } => {
-                Volume::from_nifti_bytes_within(bytes, &Limits::BROWSER)
-                    .map_err(|e| format!("{name}: {e}"))
+                Volume::from_nifti_bytes_within(bytes, &Limits::BROWSER).map_err(|source| {
+                    WebError::Volume {
+                        name: name.clone(),
+                        source,
+                    }
+                })
             }
             Source::Example(v) => Ok((**v).clone()),
         }
@@ -128,13 +133,19 @@ impl Run {
 
 /// Reads a browser `File` into bytes, refusing one too large for the tab's memory
 /// before a byte of it is copied.
-async fn read_file(file: web_sys::File) -> Result<Vec<u8>, String> {
+async fn read_file(file: web_sys::File) -> Result<Vec<u8>, WebError> {
     Limits::BROWSER
         .check_file_size(file.size() as u64)
-        .map_err(|e| format!("{}: {e}", file.name()))?;
+        .map_err(|source| WebError::Volume {
+            name: file.name(),
+            source,
+        })?;
     let buf = JsFuture::from(file.array_buffer())
         .await
-        .map_err(|e| format!("{}: cannot read ({e:?})", file.name()))?;
+        .map_err(|e| WebError::Read {
+            name: file.name(),
+            reason: format!("{e:?}"),
+        })?;
     Ok(js_sys::Uint8Array::new(&buf).to_vec())
 }
 
@@ -206,7 +217,7 @@ pub fn App() -> impl IntoView {
             }
             Err(e) => {
                 status.set("The networks could not be loaded.".into());
-                error.set(e);
+                error.set(e.to_string());
             }
         }
     });
@@ -238,7 +249,7 @@ pub fn App() -> impl IntoView {
                 let prob_bytes = inputs
                     .reference
                     .encode_like(OutputData::F32(&seg.probability), true);
-                Ok::<_, String>(Rc::new(Run {
+                Ok::<_, WebError>(Rc::new(Run {
                     default_threshold: seg.threshold,
                     symmetries: sym,
                     filter: seg.wm_filtered.then(|| seg.filter_description()),
@@ -252,7 +263,7 @@ pub fn App() -> impl IntoView {
             .await;
             match result {
                 Ok(o) => outcome.set(Some(o)),
-                Err(e) => error.set(e),
+                Err(e) => error.set(e.to_string()),
             }
             busy.set(false);
         });
@@ -278,7 +289,7 @@ pub fn App() -> impl IntoView {
                             flair.set(Some(src))
                         }
                     }
-                    Err(e) => error.set(e),
+                    Err(e) => error.set(e.to_string()),
                 }
             }
         });

@@ -7,6 +7,7 @@ use burn::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
+use super::WebError;
 use crate::model::Symmetries;
 use crate::pipeline::{
     self, Coverage, Inputs, Network, Networks, Options, Plan, Segmentation, Stage, Task,
@@ -72,28 +73,33 @@ pub async fn yield_now() {
     let _ = JsFuture::from(promise).await;
 }
 
-async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
-    let window = web_sys::window().ok_or("no window")?;
+/// Fetches a file from the page's own origin.
+async fn fetch_bytes(url: &str) -> Result<Vec<u8>, WebError> {
+    let failed = |reason: String| WebError::Fetch {
+        url: url.to_string(),
+        reason,
+    };
+    let window = web_sys::window().ok_or_else(|| failed("no window".into()))?;
     let resp = JsFuture::from(window.fetch_with_str(url))
         .await
-        .map_err(|e| format!("{url}: {e:?}"))?;
+        .map_err(|e| failed(format!("{e:?}")))?;
     let resp: web_sys::Response = resp
         .dyn_into()
-        .map_err(|_| format!("{url}: not a response"))?;
+        .map_err(|_| failed("not a response".into()))?;
     if !resp.ok() {
-        return Err(format!("{url}: HTTP {}", resp.status()));
+        return Err(failed(format!("HTTP {}", resp.status())));
     }
-    let buf = JsFuture::from(resp.array_buffer().map_err(|e| format!("{url}: {e:?}"))?)
+    let buf = JsFuture::from(resp.array_buffer().map_err(|e| failed(format!("{e:?}")))?)
         .await
-        .map_err(|e| format!("{url}: {e:?}"))?;
+        .map_err(|e| failed(format!("{e:?}")))?;
     Ok(js_sys::Uint8Array::new(&buf).to_vec())
 }
 
-async fn load_network(task: Task, device: &Device) -> Result<Network, String> {
+async fn load_network(task: Task, device: &Device) -> Result<Network, WebError> {
     let stem = task.stem();
     let spec = fetch_bytes(&format!("weights/{stem}.json")).await?;
     let weights = fetch_bytes(&format!("weights/{stem}.safetensors")).await?;
-    Network::load(&spec, &weights, device).map_err(|e| e.to_string())
+    Ok(Network::load(&spec, &weights, device)?)
 }
 
 /// Whether the browser exposes `navigator.gpu` at all.
@@ -106,7 +112,7 @@ fn has_webgpu() -> bool {
 impl Engine {
     /// Chooses the backend (`forced` overrides the automatic choice), loads the weights
     /// and runs a warm-up pass so the first real slice does not pay for shader compilation.
-    pub async fn load(forced: Option<Backend>) -> Result<Self, String> {
+    pub async fn load(forced: Option<Backend>) -> Result<Self, WebError> {
         let mut backend = forced.unwrap_or(if has_webgpu() {
             Backend::WebGpu
         } else {
@@ -141,7 +147,7 @@ impl Engine {
                     backend = Backend::Cpu;
                     adapter = "CPU (WebGPU has no adapter here)".to_string();
                 }
-                Err(e) => return Err(format!("WebGPU: {e}")),
+                Err(e) => return Err(WebError::Device(format!("WebGPU: {e}"))),
             }
         }
         let networks = Networks {
@@ -158,7 +164,7 @@ impl Engine {
         Ok(engine)
     }
 
-    async fn warm_up(&self) -> Result<(), String> {
+    async fn warm_up(&self) -> Result<(), WebError> {
         for net in [Some(&self.networks.wmh), self.networks.wm.as_ref()]
             .into_iter()
             .flatten()
@@ -169,7 +175,7 @@ impl Engine {
                 .probabilities(x)
                 .into_data_async()
                 .await
-                .map_err(|e| format!("warm-up: {e:?}"))?;
+                .map_err(|e| WebError::Device(format!("warm-up: {e:?}")))?;
         }
         Ok(())
     }
@@ -183,13 +189,12 @@ impl Engine {
         t1: Option<Volume>,
         symmetries: Symmetries,
         progress: &dyn Fn(&'static str, f64),
-    ) -> Result<(Inputs, Segmentation, Timings), String> {
+    ) -> Result<(Inputs, Segmentation, Timings), WebError> {
         let mut t = Timings::default();
         let start = now_ms();
         progress("Preparing", 0.0);
         yield_now().await;
-        let inputs = Inputs::prepare(flair, t1.as_ref(), self.networks.preparation())
-            .map_err(|e| e.to_string())?;
+        let inputs = Inputs::prepare(flair, t1.as_ref(), self.networks.preparation())?;
         t.prepare = (now_ms() - start) / 1000.0;
         let options = Options {
             symmetries,
@@ -203,7 +208,7 @@ impl Engine {
                 .probabilities(job.stack, job.slices.clone(), job.symmetries, &self.device)
                 .into_data_async()
                 .await
-                .map_err(|e| format!("network read-back: {e:?}"))?;
+                .map_err(|e| WebError::Device(format!("network read-back: {e:?}")))?;
             let stage = plan.deliver(&job, pipeline::split_planes(data, job.stack.plane));
             let seconds = (now_ms() - s) / 1000.0;
             match stage {

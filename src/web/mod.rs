@@ -6,7 +6,10 @@
 
 mod app;
 mod engine;
+mod error;
 mod viewer;
+
+pub use error::WebError;
 
 /// Mounts the app on the page's `<body>`.
 pub fn start() {

@@ -15,6 +15,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use web_sys::HtmlInputElement;
 
+use super::WebError;
 use crate::render::gpu::{SliceRenderer, ViewTarget};
 use crate::render::{Display, Layout, Scene, VIEWS, View};
 
@@ -40,7 +41,7 @@ struct Gpu {
 impl Gpu {
     /// Opens a device on `canvas` (WebGPU when the browser has an adapter, else WebGL2)
     /// with the adapter's own limits, so large slices fit.
-    async fn new(canvas: web_sys::HtmlCanvasElement, scene: &Scene) -> Result<Self, String> {
+    async fn new(canvas: web_sys::HtmlCanvasElement, scene: &Scene) -> Result<Self, WebError> {
         let (width, height) = (canvas.width(), canvas.height());
         let instance = wgpu::util::new_instance_with_webgpu_detection(wgpu::InstanceDescriptor {
             backends: wgpu::Backends::BROWSER_WEBGPU | wgpu::Backends::GL,
@@ -49,14 +50,16 @@ impl Gpu {
         .await;
         let surface = instance
             .create_surface(wgpu::SurfaceTarget::Canvas(canvas))
-            .map_err(|e| format!("no drawing surface: {e}"))?;
+            .map_err(|e| WebError::Viewer(format!("no drawing surface: {e}")))?;
         let adapter = instance
             .request_adapter(&wgpu::RequestAdapterOptions {
                 compatible_surface: Some(&surface),
                 ..Default::default()
             })
             .await
-            .map_err(|e| format!("no graphics adapter (WebGPU or WebGL2): {e}"))?;
+            .map_err(|e| {
+                WebError::Viewer(format!("no graphics adapter (WebGPU or WebGL2): {e}"))
+            })?;
         let api = match adapter.get_info().backend {
             wgpu::Backend::BrowserWebGpu => "WebGPU",
             _ => "WebGL2",
@@ -71,10 +74,10 @@ impl Gpu {
             .max()
             .unwrap_or(1);
         if largest > limits.max_texture_dimension_2d as usize {
-            return Err(format!(
+            return Err(WebError::Viewer(format!(
                 "slices of {largest} voxels exceed this {api} adapter's texture limit ({})",
                 limits.max_texture_dimension_2d
-            ));
+            )));
         }
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
@@ -83,11 +86,11 @@ impl Gpu {
                 ..Default::default()
             })
             .await
-            .map_err(|e| format!("{api} device: {e}"))?;
+            .map_err(|e| WebError::Viewer(format!("{api} device: {e}")))?;
         let caps = surface.get_capabilities(&adapter);
         let mut config = surface
             .get_default_config(&adapter, width, height)
-            .ok_or_else(|| format!("the {api} surface supports no format"))?;
+            .ok_or_else(|| WebError::Viewer(format!("the {api} surface supports no format")))?;
         // A plain format, so the shader's bytes are what the screen shows.
         if let Some(&plain) = caps.formats.iter().find(|f| !f.is_srgb()) {
             config.format = plain;
