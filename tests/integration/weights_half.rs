@@ -1,6 +1,6 @@
 //! `wmh convert --half` writes f16 weights that load and segment like the f32 ones.
 
-mod common;
+use crate::common;
 
 use common::{assert_runs_agree, phantom_run, tiny_weights, wmh};
 use wmh::pipeline::stores_half;

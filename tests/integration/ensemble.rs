@@ -2,7 +2,7 @@
 //! probabilities are the mean of its members', and which refuses mismatched networks;
 //! `--wm-dilation` sets the WM region's dilation.
 
-mod common;
+use crate::common;
 
 use common::{assert_runs_agree, max_abs_diff, phantom_run, tiny_weights, wmh};
 use std::path::Path;

@@ -11,15 +11,17 @@ use wmh::phantom::{self, Phantom};
 use wmh::pipeline::{Network, NetworkSpec, Task};
 use wmh::volume::{Affine, OutputData, Volume};
 
-/// The real data folder, if this checkout sits next to `shared/`.
-pub fn shared_data() -> Option<PathBuf> {
+/// The real data folder next to this checkout. The tests that call it are ignored by
+/// default (a fresh clone has no `../shared/`); run with `--include-ignored`, they fail
+/// loudly where it is missing rather than pass without looking.
+pub fn shared_data() -> PathBuf {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
-    if p.join("flair").is_dir() {
-        Some(p)
-    } else {
-        eprintln!("skipping: ../shared/data is absent (real scans are not part of the repository)");
-        None
-    }
+    assert!(
+        p.join("flair").is_dir(),
+        "{} is absent: the real scans are not part of the repository",
+        p.display()
+    );
+    p
 }
 
 /// Runs the `wmh` binary.

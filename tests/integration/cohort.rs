@@ -1,7 +1,7 @@
 //! `wmh cohort`: many cases in one run give the same masks as `wmh segment` case by
 //! case, a bad case fails alone, and a bad plan is refused before anything is written.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -5,7 +5,7 @@
 //! concatenated shortcuts trains, exports and segments; resuming on the CPU needs no GPU
 //! adapter.
 
-mod common;
+use crate::common;
 
 use common::wmh;
 use std::path::{Path, PathBuf};

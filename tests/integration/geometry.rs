@@ -2,7 +2,7 @@
 //! on the input grid with its header geometry, and stored orientation does not change
 //! the answer.
 
-mod common;
+use crate::common;
 
 use common::{plain_affine, small_phantom, tiny_weights, wmh, write_volume};
 use nifti::{Endianness, NiftiHeader};

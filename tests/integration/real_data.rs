@@ -1,14 +1,17 @@
-//! Geometry on the real scans in `../shared/data/flair` (skipped when absent): the T1
-//! lines up with the FLAIR after resampling through both affines, and `segment`
-//! writes masks on exactly the FLAIR's grid.
+//! The tests on what a fresh clone lacks, `../shared/` (ignored by default; `check.sh`
+//! includes them where it is present): geometry on the real scans (the T1 lines up with
+//! the FLAIR after resampling through both affines, `segment` writes masks on exactly
+//! the FLAIR's grid), the tissue classifier and brain extraction on real heads, the
+//! training cases built from them, skull-stripped pairs, and `evaluate` against the
+//! challenge's golden metrics.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 
 use common::{shared_data, tiny_weights, wmh};
 use wmh::metrics::dice;
-use wmh::volume::{Volume, affine, foreground_mask, resample};
+use wmh::volume::{Geometry, Volume, affine, foreground_mask, resample};
 
 fn read(p: &Path) -> Volume {
     Volume::from_nifti_bytes(&std::fs::read(p).unwrap())
@@ -25,8 +28,9 @@ fn cases(data: &Path) -> Vec<std::path::PathBuf> {
 }
 
 #[test]
+#[ignore = "needs ../shared/data"]
 fn every_t1_overlaps_its_flair_after_resampling() {
-    let Some(data) = shared_data() else { return };
+    let data = shared_data();
     let mut all = Vec::new();
     for case in cases(&data) {
         let flair = read(&case.join("flair.nii.gz"));
@@ -52,8 +56,9 @@ fn every_t1_overlaps_its_flair_after_resampling() {
 }
 
 #[test]
+#[ignore = "needs ../shared/data"]
 fn segment_writes_masks_on_each_flair_grid() {
-    let Some(data) = shared_data() else { return };
+    let data = shared_data();
     let tmp = tempfile::tempdir().unwrap();
     tiny_weights(tmp.path());
     for case in cases(&data) {
@@ -105,8 +110,9 @@ fn segment_writes_masks_on_each_flair_grid() {
 /// `wmh tissue` on the MASS T1s it was not tuned on (mass-06..15; the settings were
 /// chosen on mass-01..05): white-matter Dice against the real tissue maps.
 #[test]
+#[ignore = "needs ../shared/data"]
 fn tissue_classifier_finds_white_matter_on_untuned_cases() {
-    let Some(data) = shared_data() else { return };
+    let data = shared_data();
     let tmp = tempfile::tempdir().unwrap();
     let mut wm = Vec::new();
     for i in 6..=15 {
@@ -144,10 +150,11 @@ fn tissue_classifier_finds_white_matter_on_untuned_cases() {
 /// the inference normalisation, every case's labelled lesions are bright, as on the
 /// real FLAIRs (whose lesion means lie at 1.1-1.9 head SDs), and nothing is non-finite.
 #[test]
+#[ignore = "needs ../shared/data"]
 fn simulated_flairs_show_lesions_bright_on_every_wmh2017_case() {
     use wmh::pipeline::{Normalisation, Task};
     use wmh::train::data::{Case, SYNTH_PREFIX};
-    let Some(data) = shared_data() else { return };
+    let data = shared_data();
     let mut names: Vec<String> = std::fs::read_dir(data.join("wmh2017"))
         .unwrap()
         .map(|e| format!("{SYNTH_PREFIX}{}", e.unwrap().file_name().to_string_lossy()))
@@ -176,10 +183,11 @@ fn simulated_flairs_show_lesions_bright_on_every_wmh2017_case() {
 /// labelled WMH voxel and a plausible share of the brain. The two GE 3T scans whose
 /// neck once outweighed the brain (amsterdam-ge3t-103, -109) are among them.
 #[test]
+#[ignore = "needs ../shared/data"]
 fn every_wmh2017_t1_becomes_a_wm_training_case() {
     use wmh::pipeline::{Normalisation, Task};
     use wmh::train::data::{Case, SYNTH_PREFIX};
-    let Some(data) = shared_data() else { return };
+    let data = shared_data();
     let mut names: Vec<String> = std::fs::read_dir(data.join("wmh2017"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -230,10 +238,11 @@ fn every_wmh2017_t1_becomes_a_wm_training_case() {
 /// (>= 85 %: near the vertex, 7 mm slices blur brain and scalp) and have a brain's
 /// volume.
 #[test]
+#[ignore = "needs ../shared/data"]
 fn brain_extraction_keeps_the_brain_and_drops_the_head() {
     use wmh::brain::brain_mask;
     use wmh::volume::Reorientation;
-    let Some(data) = shared_data() else { return };
+    let data = shared_data();
     let mut failures = Vec::new();
     for case in cases(&data) {
         let name = case.file_name().unwrap().to_string_lossy().into_owned();
@@ -280,8 +289,9 @@ fn brain_extraction_keeps_the_brain_and_drops_the_head() {
 /// brain masks: the brain it finds holds the labelled WMH, and white matter is a
 /// plausible share of it. (There are no reference tissue maps for these scans.)
 #[test]
+#[ignore = "needs ../shared/data"]
 fn tissue_classifier_labels_head_t1s_without_a_brain_mask() {
-    let Some(data) = shared_data() else { return };
+    let data = shared_data();
     let tmp = tempfile::tempdir().unwrap();
     for case in ["utrecht-0", "singapore-50", "amsterdam-ge3t-101"] {
         let dir = data.join("wmh2017").join(case);
@@ -320,5 +330,111 @@ fn tissue_classifier_labels_head_t1s_without_a_brain_mask() {
             wm / brain
         );
         assert!(in_brain >= 0.97, "{case}: {in_brain}");
+    }
+}
+
+#[test]
+#[ignore = "needs ../shared/fixtures"]
+fn evaluate_reproduces_the_official_golden_metrics() {
+    let dir = shared_data().join("../fixtures/metrics-golden");
+    let out = wmh(&[
+        "evaluate",
+        "--reference",
+        dir.join("wmh_float32.nii.gz").to_str().unwrap(),
+        "--prediction",
+        dir.join("result.nii.gz").to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let expected: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap()).unwrap();
+    let expected = &expected["gt_float32"];
+    for key in ["dsc", "h95", "avd", "recall", "f1"] {
+        let (g, e) = (got[key].as_f64().unwrap(), expected[key].as_f64().unwrap());
+        assert!((g - e).abs() < 1e-4, "{key}: got {g}, expected {e}");
+    }
+    assert_eq!(got["reference_voxels"], expected["gt_voxels"]);
+    assert_eq!(got["prediction_voxels"], expected["res_voxels"]);
+}
+
+/// The real pairs (FLAIR + registered T1) of `flair/` and `vascular/`.
+fn pairs(data: &Path) -> Vec<std::path::PathBuf> {
+    let mut v: Vec<_> = ["flair", "vascular"]
+        .iter()
+        .filter_map(|d| std::fs::read_dir(data.join(d)).ok())
+        .flatten()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+#[ignore = "needs ../shared/data"]
+fn a_skull_stripped_flair_lines_up_with_its_head_t1_and_a_shifted_one_does_not() {
+    use wmh::pipeline::{Inputs, Overlap, PipelineError, Preparation};
+    use wmh::volume::{Volume, affine, foreground_mask, resample};
+    let data = shared_data();
+    let read = |p: &Path| {
+        Volume::from_nifti_bytes(&std::fs::read(p).unwrap())
+            .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+    };
+    for case in pairs(&data) {
+        let flair = read(&case.join("flair.nii.gz"));
+        let t1 = read(&case.join("t1.nii.gz"));
+        let axis = affine::slice_axis(&flair.geometry.affine);
+        let r = resample::onto_grid(&t1, flair.dims, &flair.geometry.affine);
+        // Stripped as a preprocessing pipeline would: the brain found in the T1.
+        let brain = wmh::brain::brain_mask_stored(&r.data, &flair.geometry.affine, flair.dims);
+        let mut stripped = flair.clone();
+        stripped.data.iter_mut().zip(&brain).for_each(|(v, &b)| {
+            if !b {
+                *v = 0.0
+            }
+        });
+        let overlap = |f: &Volume, t: &Volume| {
+            let r = resample::onto_grid(t, f.dims, &f.geometry.affine);
+            Overlap::of(
+                &foreground_mask(&f.data, f.dims, axis),
+                &foreground_mask(&r.data, f.dims, axis),
+            )
+        };
+        let shifted = |mm: f64| {
+            let mut a = t1.geometry.affine;
+            a[0][3] += mm;
+            let mut t = t1.clone();
+            t.geometry = Geometry::from_affine(a);
+            t
+        };
+        let o = overlap(&stripped, &t1);
+        let shifts = [10.0, 20.0, 30.0].map(|mm| overlap(&stripped, &shifted(mm)));
+        println!(
+            "{}: stripped FLAIR + head T1: Dice {:.2}, contained {:.3}; shifted 10/20/30 mm: contained {:.3} / {:.3} / {:.3}",
+            case.display(),
+            o.dice,
+            o.contained,
+            shifts[0].contained,
+            shifts[1].contained,
+            shifts[2].contained,
+        );
+        let prep = Preparation::default();
+        assert!(
+            Inputs::prepare(stripped.clone(), Some(&t1), prep).is_ok(),
+            "{}: {o:?}",
+            case.display()
+        );
+        let refused = Inputs::prepare(stripped, Some(&shifted(30.0)), prep);
+        assert!(
+            matches!(refused, Err(PipelineError::Misaligned(_))),
+            "{}: a 30 mm shift passed ({:?})",
+            case.display(),
+            shifts[2]
+        );
     }
 }

@@ -3,7 +3,7 @@
 //! (partial or otherwise) and untouched inputs; and valid inputs that were once
 //! refused (several gzip members, a skull-stripped FLAIR with a head T1).
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 
@@ -603,82 +603,4 @@ fn valid_inputs_that_were_refused_now_segment() {
     common::write_volume(&stripped_path, &stripped);
     let (_, summary) = segment(&stripped_path, Some(&t1), "stripped-mask.nii");
     assert_eq!(summary["wm_filter"], true, "{summary}");
-}
-
-/// The real pairs (FLAIR + registered T1) of `flair/` and `vascular/`.
-fn pairs(data: &Path) -> Vec<std::path::PathBuf> {
-    let mut v: Vec<_> = ["flair", "vascular"]
-        .iter()
-        .filter_map(|d| std::fs::read_dir(data.join(d)).ok())
-        .flatten()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_dir())
-        .collect();
-    v.sort();
-    v
-}
-
-#[test]
-fn a_skull_stripped_flair_lines_up_with_its_head_t1_and_a_shifted_one_does_not() {
-    use wmh::pipeline::{Inputs, Overlap, PipelineError, Preparation};
-    use wmh::volume::{Volume, affine, foreground_mask, resample};
-    let Some(data) = common::shared_data() else {
-        return;
-    };
-    let read = |p: &Path| {
-        Volume::from_nifti_bytes(&std::fs::read(p).unwrap())
-            .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-    };
-    for case in pairs(&data) {
-        let flair = read(&case.join("flair.nii.gz"));
-        let t1 = read(&case.join("t1.nii.gz"));
-        let axis = affine::slice_axis(&flair.geometry.affine);
-        let r = resample::onto_grid(&t1, flair.dims, &flair.geometry.affine);
-        // Stripped as a preprocessing pipeline would: the brain found in the T1.
-        let brain = wmh::brain::brain_mask_stored(&r.data, &flair.geometry.affine, flair.dims);
-        let mut stripped = flair.clone();
-        stripped.data.iter_mut().zip(&brain).for_each(|(v, &b)| {
-            if !b {
-                *v = 0.0
-            }
-        });
-        let overlap = |f: &Volume, t: &Volume| {
-            let r = resample::onto_grid(t, f.dims, &f.geometry.affine);
-            Overlap::of(
-                &foreground_mask(&f.data, f.dims, axis),
-                &foreground_mask(&r.data, f.dims, axis),
-            )
-        };
-        let shifted = |mm: f64| {
-            let mut a = t1.geometry.affine;
-            a[0][3] += mm;
-            let mut t = t1.clone();
-            t.geometry = Geometry::from_affine(a);
-            t
-        };
-        let o = overlap(&stripped, &t1);
-        let shifts = [10.0, 20.0, 30.0].map(|mm| overlap(&stripped, &shifted(mm)));
-        println!(
-            "{}: stripped FLAIR + head T1: Dice {:.2}, contained {:.3}; shifted 10/20/30 mm: contained {:.3} / {:.3} / {:.3}",
-            case.display(),
-            o.dice,
-            o.contained,
-            shifts[0].contained,
-            shifts[1].contained,
-            shifts[2].contained,
-        );
-        let prep = Preparation::default();
-        assert!(
-            Inputs::prepare(stripped.clone(), Some(&t1), prep).is_ok(),
-            "{}: {o:?}",
-            case.display()
-        );
-        let refused = Inputs::prepare(stripped, Some(&shifted(30.0)), prep);
-        assert!(
-            matches!(refused, Err(PipelineError::Misaligned(_))),
-            "{}: a 30 mm shift passed ({:?})",
-            case.display(),
-            shifts[2]
-        );
-    }
 }
