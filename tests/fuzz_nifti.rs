@@ -14,7 +14,7 @@
 //! and intensities, a T1 on the same grid, another one or none) go through
 //! `Inputs::prepare`, both untrained networks, the filter and a re-threshold.
 //!
-//! CI runs a seeded slice of each. The long runs (`runs/fuzz-*.log` hold their output):
+//! CI runs a seeded slice of each. The long runs (`experiments/fuzz-*.log` hold their output):
 //!
 //! ```sh
 //! WMH_FUZZ_COUNT=1000000 WMH_FUZZ_SEED=1 cargo test --release --test fuzz_nifti the_long_fuzz -- --ignored --nocapture

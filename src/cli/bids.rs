@@ -17,7 +17,10 @@ use sha2::{Digest, Sha256};
 
 use super::cohort::{cell, isolated};
 use super::segment::{self, Job, Outcome, Settings};
+use burn::prelude::Device;
+
 use crate::files;
+use crate::pipeline::Networks;
 
 /// Arguments of `wmh bids`.
 #[derive(Debug, clap::Args)]
@@ -338,6 +341,37 @@ fn sidecar(args: &Args, scan: &Scan, outcome: &Outcome) -> Value {
     })
 }
 
+/// Segments one scan into the derivatives: the mask, the probability map when asked,
+/// and their sidecars, the mask's last (a scan is done once it is in place).
+fn segment_scan(args: &Args, scan: &Scan, networks: &Networks, device: &Device) -> Result<()> {
+    let (out, visit) = (&args.output_dir, &scan.visit);
+    let (mask, probseg) = (visit.output(out, MASK), visit.output(out, PROBSEG));
+    let job = Job {
+        flair: &scan.flair,
+        t1: scan.t1.as_deref(),
+        output: &mask,
+        probability: args.probability.then_some(probseg.as_path()),
+        wm_mask: None,
+    };
+    std::fs::create_dir_all(mask.parent().expect("in a folder"))?;
+    let outcome = segment::segment_case(&job, networks, device, &args.settings, &mut |_| {})?;
+    let mut writes = Vec::new();
+    if args.probability {
+        let about = json!({
+            "Description": "Probability of white matter hyperintensity, after the white-matter filter",
+            "SpatialReference": source(scan, &scan.flair),
+            "Sources": [source(scan, &scan.flair)],
+        });
+        writes.push((
+            visit.output(out, PROBSEG_SIDECAR),
+            serde_json::to_vec_pretty(&about)?,
+        ));
+    }
+    let json = serde_json::to_vec_pretty(&sidecar(args, scan, &outcome))?;
+    writes.push((visit.output(out, SIDECAR), json));
+    files::write_all_atomic(&writes)
+}
+
 /// The participant level: each selected scan not yet done.
 fn participant(args: &Args) -> Result<()> {
     let scans = discover(args)?;
@@ -372,44 +406,15 @@ fn participant(args: &Args) -> Result<()> {
         for note in &scan.notes {
             eprintln!("wmh: {}: {note}", scan.visit.prefix());
         }
-        let visit = &scan.visit;
-        let (mask, probseg) = (visit.output(out, MASK), visit.output(out, PROBSEG));
-        let job = Job {
-            flair: &scan.flair,
-            t1: scan.t1.as_deref(),
-            output: &mask,
-            probability: args.probability.then_some(probseg.as_path()),
-            wm_mask: None,
-        };
-        let result = isolated(|| {
-            std::fs::create_dir_all(mask.parent().expect("in a folder"))?;
-            let outcome =
-                segment::segment_case(&job, &networks, &device, &args.settings, &mut |_| {})?;
-            let mut writes = Vec::new();
-            if args.probability {
-                let about = json!({
-                    "Description": "Probability of white matter hyperintensity, after the white-matter filter",
-                    "SpatialReference": source(scan, &scan.flair),
-                    "Sources": [source(scan, &scan.flair)],
-                });
-                writes.push((
-                    visit.output(out, PROBSEG_SIDECAR),
-                    serde_json::to_vec_pretty(&about)?,
-                ));
-            }
-            // The mask's sidecar last: a scan is done once it is in place.
-            let json = serde_json::to_vec_pretty(&sidecar(args, scan, &outcome))?;
-            writes.push((visit.output(out, SIDECAR), json));
-            files::write_all_atomic(&writes)
-        });
-        let log = visit.error_log(out);
+        let result = isolated(|| segment_scan(args, scan, &networks, &device));
+        let log = scan.visit.error_log(out);
         match result {
             Ok(()) => {
                 let _ = std::fs::remove_file(log);
             }
             Err(e) => {
                 failed += 1;
-                eprintln!("wmh: {}: {e:#}", visit.prefix());
+                eprintln!("wmh: {}: {e:#}", scan.visit.prefix());
                 let record = json!({
                     "Sources": [source(scan, &scan.flair)],
                     "Error": format!("{e:#}"),

@@ -9,7 +9,7 @@ use crate::train::curves;
 /// Arguments of `wmh curves`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Run folders (each with a log.csv), e.g. runs/wmh-w16.
+    /// Run folders (each with a log.csv), e.g. experiments/wmh-w16.
     #[arg(required = true)]
     runs: Vec<PathBuf>,
 }

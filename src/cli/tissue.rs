@@ -1,13 +1,13 @@
 //! `wmh tissue`: the FAST-like CSF/GM/WM classifier on a T1 (labels 1/2/3 on the T1's
 //! grid), optionally scored against a reference tissue map.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
 use serde::Serialize;
 
 use crate::tissue::{self, CSF, GM, TissueOptions, WM};
-use crate::volume::OutputData;
+use crate::volume::{OutputData, Volume};
 
 use crate::files;
 
@@ -52,6 +52,7 @@ struct Summary {
     dice: Option<[f64; 3]>,
 }
 
+/// Classifies the T1, writes the labels and prints (or emits as JSON) the summary.
 pub fn run(args: Args) -> Result<()> {
     let mut inputs = vec![args.t1.as_path()];
     inputs.extend(args.mask.as_deref());
@@ -60,37 +61,16 @@ pub fn run(args: Args) -> Result<()> {
     let mut t1 = files::read_volume(&args.t1)?;
     crate::volume::tame_range(&mut t1.data);
     let mask = match &args.mask {
-        Some(path) => {
-            let m = files::read_volume(path)?;
-            if m.dims != t1.dims {
-                bail!(
-                    "{}: mask grid {:?} differs from the T1's {:?}",
-                    path.display(),
-                    m.dims,
-                    t1.dims
-                );
-            }
-            m.data.iter().map(|&v| v != 0.0).collect()
-        }
+        Some(path) => (read_on_grid(path, &t1, "mask")?.data.iter())
+            .map(|&v| v != 0.0)
+            .collect(),
         // A zero background alone does not mean skull-stripped (many head scans have
         // one); brain extraction keeps a stripped brain whole and strips a head.
         None => crate::brain::brain_mask_stored(&t1.data, &t1.geometry.affine, t1.dims),
     };
-    let reference = args
-        .reference
-        .as_deref()
-        .map(files::read_volume)
+    let reference = (args.reference.as_deref())
+        .map(|path| read_on_grid(path, &t1, "reference"))
         .transpose()?;
-    if let (Some(r), Some(path)) = (&reference, &args.reference)
-        && r.dims != t1.dims
-    {
-        bail!(
-            "{}: reference grid {:?} differs from the T1's {:?}",
-            path.display(),
-            r.dims,
-            t1.dims
-        );
-    }
     let opts = TissueOptions {
         iterations: args.iterations,
         mrf_beta: args.beta,
@@ -120,6 +100,29 @@ pub fn run(args: Args) -> Result<()> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
+        summary.print();
+    }
+    Ok(())
+}
+
+/// A volume that must share the T1's grid (`what` names it in the error).
+fn read_on_grid(path: &Path, t1: &Volume, what: &str) -> Result<Volume> {
+    let v = files::read_volume(path)?;
+    if v.dims != t1.dims {
+        bail!(
+            "{}: {what} grid {:?} differs from the T1's {:?}",
+            path.display(),
+            v.dims,
+            t1.dims
+        );
+    }
+    Ok(v)
+}
+
+impl Summary {
+    /// The summary as two lines of text.
+    fn print(&self) {
+        let summary = self;
         println!(
             "CSF {} / GM {} / WM {} voxels (means {:.1} / {:.1} / {:.1})",
             summary.voxels[0],
@@ -136,5 +139,4 @@ pub fn run(args: Args) -> Result<()> {
             );
         }
     }
-    Ok(())
 }

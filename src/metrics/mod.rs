@@ -1,5 +1,5 @@
 //! The five metrics of the MICCAI 2017 WMH Segmentation Challenge, as
-//! `notes/evaluation.md` defines them (Dice, 95th-percentile Hausdorff distance,
+//! `docs/evaluation.md` defines them (Dice, 95th-percentile Hausdorff distance,
 //! absolute volume difference, lesion recall and lesion F1).
 
 pub mod components;

@@ -3,7 +3,7 @@
 //! The seed writes `-beta * sum_{Y+} log p - (1 - beta) * sum_{Y-} log(1 - p)` with
 //! `beta = mean(|Y+| / |Y|)`. Read literally that gives the rare class the smaller
 //! weight; we follow the HED formulation it comes from, where positives are weighted
-//! by `1 - beta` and negatives by `beta` (see `notes/method.md`). Both weights are then
+//! by `1 - beta` and negatives by `beta` (see `docs/method.md`). Both weights are then
 //! scaled so that their voxel-weighted mean is one, and the loss is a mean over
 //! voxels, so its scale depends neither on image size nor on how rare lesions are.
 

@@ -2,7 +2,7 @@
 //!
 //! One module serves both networks (FLAIR to WMH, T1 to white matter). It is a 2-D
 //! U-Net over axial slices trimmed to three poolings (four resolutions), with
-//! shortcuts merged by addition, as `notes/method.md` reads the seed (concatenation is
+//! shortcuts merged by addition, as `docs/method.md` reads the seed (concatenation is
 //! an option, measured against it). A few
 //! neighbouring slices may enter as extra input channels (2.5-D). At inference the
 //! probabilities may be averaged over the slice's in-plane symmetries (`Symmetries`).

@@ -5,7 +5,8 @@
 //! the same slice mirrored differ. Averaging them over the square's symmetries (mirror
 //! images, quarter turns, transposes) is a slower, steadier answer; on the
 //! cross-validation folds all eight raise mean DSC from 0.533 to 0.556 at the shipped
-//! threshold (`weights/MODEL_CARD.md`, "Test-time symmetries").
+//! threshold (`weights/MODEL_CARD.md`, "Speed"; `experiments/history.md`, "Test-time
+//! symmetries").
 
 use std::fmt;
 use std::str::FromStr;

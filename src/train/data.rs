@@ -170,6 +170,51 @@ fn wmh_class(v: f32) -> Option<bool> {
     }
 }
 
+/// Builds what a case name asks for from its files: the brain wrapped in a synthetic
+/// head ([`HEAD_SUFFIX`]), WM-region labels of a `wmh2017/` head T1 (WM task), or a
+/// FLAIR simulated from it (WMH task; see [`SYNTH_PREFIX`]).
+fn derive(
+    task: Task,
+    name: &str,
+    src: &Source,
+    image: &mut Volume,
+    label: &mut Volume,
+) -> Result<()> {
+    if task == Task::Wm && name.ends_with(HEAD_SUFFIX) {
+        let wm: Vec<f32> = (image.data.iter().zip(&label.data))
+            .filter(|&(_, &l)| (src.classify)(l) == Some(true))
+            .map(|(&v, _)| v)
+            .collect();
+        if wm.is_empty() {
+            bail!("{name}: no white matter to scale a synthetic head to");
+        }
+        let level = crate::volume::percentile(&wm, 50.0);
+        let spacing = image.geometry.voxel_sizes();
+        head::wrap_in_head(&mut image.data, image.dims, spacing, level, name_seed(name));
+    }
+    if task == Task::Wm && name.starts_with(SYNTH_PREFIX) {
+        label.data = wm_region_label(image, &label.data)
+            .with_context(|| format!("{name}: tissue classification"))?;
+    }
+    if task == Task::Wmh && name.starts_with(SYNTH_PREFIX) {
+        let lesion: Vec<bool> = (label.data.iter())
+            .map(|&l| (src.classify)(l) == Some(true))
+            .collect();
+        let mut rng = StdRng::seed_from_u64(name_seed(name));
+        let contrast = synth::Contrast::random(&mut rng);
+        let axis = crate::volume::affine::slice_axis(&image.geometry.affine);
+        image.data = synth::flair_from_t1(
+            &image.data,
+            &lesion,
+            image.dims,
+            axis,
+            &contrast,
+            name_seed(name),
+        );
+    }
+    Ok(())
+}
+
 impl Case {
     /// Loads a case for `task`: WMH cases are `flair/` folder names; WM cases are
     /// `tissue/<name>` or `mni152`, with [`HEAD_SUFFIX`] for the brain in a synthetic
@@ -191,38 +236,7 @@ impl Case {
                 image.dims
             );
         }
-        if task == Task::Wm && name.ends_with(HEAD_SUFFIX) {
-            let wm: Vec<f32> = (image.data.iter().zip(&label.data))
-                .filter(|&(_, &l)| (src.classify)(l) == Some(true))
-                .map(|(&v, _)| v)
-                .collect();
-            if wm.is_empty() {
-                bail!("{name}: no white matter to scale a synthetic head to");
-            }
-            let level = crate::volume::percentile(&wm, 50.0);
-            let spacing = image.geometry.voxel_sizes();
-            head::wrap_in_head(&mut image.data, image.dims, spacing, level, name_seed(name));
-        }
-        if task == Task::Wm && name.starts_with(SYNTH_PREFIX) {
-            label.data = wm_region_label(&mut image, &label.data)
-                .with_context(|| format!("{name}: tissue classification"))?;
-        }
-        if task == Task::Wmh && name.starts_with(SYNTH_PREFIX) {
-            let lesion: Vec<bool> = (label.data.iter())
-                .map(|&l| (src.classify)(l) == Some(true))
-                .collect();
-            let mut rng = StdRng::seed_from_u64(name_seed(name));
-            let contrast = synth::Contrast::random(&mut rng);
-            let axis = crate::volume::affine::slice_axis(&image.geometry.affine);
-            image.data = synth::flair_from_t1(
-                &image.data,
-                &lesion,
-                image.dims,
-                axis,
-                &contrast,
-                name_seed(name),
-            );
-        }
+        derive(task, name, &src, &mut image, &mut label)?;
         let reorient = Reorientation::to_ras(&image.geometry.affine, image.dims);
         let stack = SliceStack::new(&image.data, &image, &reorient, spacing_mm, norm);
         let classes: Vec<Option<bool>> = reorient

@@ -13,6 +13,7 @@ mod config;
 pub mod curves;
 pub mod data;
 pub mod head;
+mod patches;
 pub mod synth;
 mod trainer;
 

@@ -18,18 +18,14 @@ use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 
 use super::average::{self, WeightAverage};
-use super::data::{self, Case, Sampling};
-use super::{Balance, TrainConfig, augment, export, validate};
+use super::data::Case;
+use super::patches::{Patches, load_cases};
+use super::{TrainConfig, export, validate};
 use crate::files;
-use crate::model::{UNet, balanced_bce, class_weights, soft_dice};
-use crate::pipeline::Task;
+use crate::model::{UNet, balanced_bce, soft_dice};
 
 /// Patches per batch when the averaged weights' batch-norm statistics are re-measured.
 const RECALIBRATION_BATCH: usize = 32;
-
-/// Patches drawn to measure beta with `Balance::Patches`: enough for the fraction to be
-/// stable to a few per cent, quick next to a run.
-const BALANCE_PATCHES: usize = 4096;
 
 /// The first line of `log.csv`.
 pub(super) const LOG_HEADER: &str = "step,seconds,loss,val_dice,val_f1,slices_per_s";
@@ -100,73 +96,45 @@ fn log_up_to(text: &str, step: usize) -> String {
         .collect()
 }
 
-/// The training cases and how patches are drawn from them.
-struct Patches {
-    cases: Vec<Case>,
-    /// Indices of real and of simulated cases.
-    real: Vec<usize>,
-    synthetic: Vec<usize>,
-    sampling: Sampling,
-    synthetic_fraction: f64,
-    channels: usize,
+/// What a checkpoint holds besides the patch generator.
+struct Progress {
+    model: UNet,
+    optim: ModuleOptimizer,
+    state: State,
+    average: Option<WeightAverage>,
 }
 
-impl Patches {
-    /// A case index, simulated with probability `synthetic_fraction` (when there are
-    /// both kinds), uniform within the kind.
-    fn pick(&self, rng: &mut TrainRng) -> usize {
-        use rand::RngExt;
-        let pool = if self.real.is_empty()
-            || (!self.synthetic.is_empty() && rng.random_bool(self.synthetic_fraction))
-        {
-            &self.synthetic
+impl Progress {
+    /// This progress with the weights, optimizer state, steps and weight average of the
+    /// checkpoint in `dir`.
+    fn restore(self, dir: &Path, config: &TrainConfig, device: &Device) -> Result<Self> {
+        let mut model = self.model;
+        let path = dir.join("model.bpk");
+        model
+            .load_from(&mut BurnpackStore::from_bytes(Some(read(&path)?)))
+            .map_err(|e| anyhow!("{}: {e}", path.display()))?;
+        let path = dir.join("optim.bin");
+        let optim = (self.optim)
+            .from_bytes(read(&path)?)
+            .map_err(|e| anyhow!("{}: {e:?}", path.display()))?;
+        let path = dir.join("state.json");
+        let state: State =
+            serde_json::from_slice(&read(&path)?).with_context(|| format!("{}", path.display()))?;
+        let average = if state.averaged > 0 {
+            let path = dir.join("average.bpk");
+            let mut mean: UNet = config.unet().init(device);
+            mean.load_from(&mut BurnpackStore::from_bytes(Some(read(&path)?)))
+                .map_err(|e| anyhow!("{}: {e}", path.display()))?;
+            Some(WeightAverage::restore(mean, state.averaged))
         } else {
-            &self.real
+            None
         };
-        pool[rng.random_range(0..pool.len())]
-    }
-
-    fn draw(&self, rng: &mut TrainRng) -> data::Sample {
-        let case = self.pick(rng);
-        data::draw(&self.cases[case], &self.sampling, rng)
-    }
-
-    /// `n` patches as tensors on `device`: inputs `[n, channels, p, p]`, then targets
-    /// and validity `[n, 1, p, p]`.
-    fn batch(&self, n: usize, rng: &mut TrainRng, device: &Device) -> [Tensor<4>; 3] {
-        let (c, p) = (self.channels, self.sampling.size);
-        let mut x = Vec::with_capacity(n * c * p * p);
-        let (mut y, mut v) = (Vec::new(), Vec::new());
-        for _ in 0..n {
-            let s = self.draw(rng);
-            x.extend(s.input);
-            y.extend(s.target);
-            v.extend(s.valid);
-        }
-        [
-            Tensor::<4>::from_data(TensorData::new(x, [n, c, p, p]), device),
-            Tensor::<4>::from_data(TensorData::new(y, [n, 1, p, p]), device),
-            Tensor::<4>::from_data(TensorData::new(v, [n, 1, p, p]), device),
-        ]
-    }
-
-    /// The class weights of the balanced loss, from the positive fraction beta measured
-    /// as `balance` asks.
-    fn class_weights(&self, balance: Balance, seed: u64) -> (f64, f64, f64) {
-        let counts: Vec<(usize, usize)> = match balance {
-            Balance::Volumes => self.cases.iter().map(Case::counts).collect(),
-            Balance::Patches => {
-                // Its own generator, so the run's draws do not depend on this measurement.
-                let mut rng = TrainRng::seed_from_u64(seed.wrapping_add(0x0ba1_a0ce));
-                (0..BALANCE_PATCHES)
-                    .map(|_| self.draw(&mut rng).counts())
-                    .collect()
-            }
-        };
-        let (pos, valid) = (counts.iter()).fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
-        let beta = pos as f64 / valid.max(1) as f64;
-        let (wp, wn) = class_weights(beta);
-        (beta, wp, wn)
+        Ok(Self {
+            model,
+            optim,
+            state,
+            average,
+        })
     }
 }
 
@@ -215,6 +183,17 @@ pub struct Trainer {
     window: Window,
 }
 
+/// A bar for a run of `steps` steps, `done` of them done.
+fn progress_bar(steps: usize, done: usize) -> Result<ProgressBar> {
+    let style = ProgressStyle::with_template(
+        "{msg} [{bar:30}] {pos}/{len} steps, {elapsed} elapsed, eta {eta}",
+    )?
+    .progress_chars("=> ");
+    let bar = ProgressBar::new(steps as u64).with_style(style);
+    bar.set_position(done as u64);
+    Ok(bar)
+}
+
 /// Reads a checkpoint file, naming it in any error.
 fn read(path: &Path) -> Result<Bytes> {
     std::fs::read(path)
@@ -238,82 +217,36 @@ impl Trainer {
         std::fs::create_dir_all(&checkpoint)
             .with_context(|| format!("{}: cannot create the run folder", checkpoint.display()))?;
         files::write_all_atomic(&[(out.join("config.json"), serde_json::to_vec_pretty(&config)?)])?;
-        let load = |names: &[String]| -> Result<Vec<Case>> {
-            (names.iter())
-                .map(|n| {
-                    Case::load(
-                        data_dir,
-                        config.task,
-                        n,
-                        config.spacing_mm,
-                        config.normalisation,
-                    )
-                })
-                .collect()
-        };
-        let cases = load(&config.train_cases)?;
-        // Only WMH cases from `wmh2017/` are simulated; WM cases there are real T1s.
-        let (synthetic, real): (Vec<usize>, Vec<usize>) = (0..cases.len()).partition(|&i| {
-            config.task == Task::Wmh && cases[i].name.starts_with(data::SYNTH_PREFIX)
-        });
-        let val = load(&config.val_cases)?;
-        let wmh = |f: f64| if config.task == Task::Wmh { f } else { 0.0 };
-        let patches = Patches {
-            cases,
-            real,
-            synthetic,
-            sampling: Sampling {
-                size: config.patch,
-                context: config.context,
-                spacing_mm: config.spacing_mm,
-                positive_fraction: wmh(config.positive_fraction),
-                hard_fraction: wmh(config.hard_fraction),
-                zoom: 0.1,
-                intensity: if config.intensity_augmentation {
-                    augment::Intensity::DEFAULT
-                        .scaled(config.intensity_scale as f32, config.log_gamma as f32)
-                } else {
-                    augment::Intensity::NONE
-                },
-            },
-            synthetic_fraction: config.synthetic_fraction,
-            channels: config.unet().in_channels(),
-        };
+        let patches = Patches::new(&config, load_cases(&config, data_dir, &config.train_cases)?);
+        let val = load_cases(&config, data_dir, &config.val_cases)?;
 
         device.seed(config.seed);
         let autodiff = device.clone().autodiff();
-        let mut model: UNet = config.unet().init(&autodiff);
-        let mut optim = AdamConfig::new().init();
-        let mut state = State {
-            step: 0,
-            best_dice: -1.0,
-            seconds: 0.0,
-            averaged: 0,
-            draws: None,
+        let fresh = Progress {
+            model: config.unet().init(&autodiff),
+            optim: AdamConfig::new().init(),
+            state: State {
+                step: 0,
+                best_dice: -1.0,
+                seconds: 0.0,
+                averaged: 0,
+                draws: None,
+            },
+            average: None,
         };
-        let mut average = None;
         let resumed = resume && checkpoint.join("state.json").exists();
-        if resumed {
-            model
-                .load_from(&mut BurnpackStore::from_bytes(Some(read(
-                    &checkpoint.join("model.bpk"),
-                )?)))
-                .map_err(|e| anyhow!("{}: {e}", checkpoint.join("model.bpk").display()))?;
-            optim = optim
-                .from_bytes(read(&checkpoint.join("optim.bin"))?)
-                .map_err(|e| anyhow!("{}: {e:?}", checkpoint.join("optim.bin").display()))?;
-            let path = checkpoint.join("state.json");
-            state = serde_json::from_slice(&read(&path)?)
-                .with_context(|| format!("{}", path.display()))?;
-            if state.averaged > 0 {
-                let path = checkpoint.join("average.bpk");
-                let mut mean: UNet = config.unet().init(device);
-                mean.load_from(&mut BurnpackStore::from_bytes(Some(read(&path)?)))
-                    .map_err(|e| anyhow!("{}: {e}", path.display()))?;
-                average = Some(WeightAverage::restore(mean, state.averaged));
-            }
-            eprintln!("resuming at step {}", state.step);
-        }
+        let Progress {
+            model,
+            optim,
+            state,
+            average,
+        } = if resumed {
+            let progress = fresh.restore(&checkpoint, &config, device)?;
+            eprintln!("resuming at step {}", progress.state.step);
+            progress
+        } else {
+            fresh
+        };
         let learning_rate = config
             .lr_schedule
             .scheduler(config.lr, config.steps, state.step)?;
@@ -325,13 +258,7 @@ impl Trainer {
             val.len(),
             config.balance,
         );
-        let bar = ProgressBar::new(config.steps as u64).with_style(
-            ProgressStyle::with_template(
-                "{msg} [{bar:30}] {pos}/{len} steps, {elapsed} elapsed, eta {eta}",
-            )?
-            .progress_chars("=> "),
-        );
-        bar.set_position(state.step as u64);
+        let bar = progress_bar(config.steps, state.step)?;
         Ok(Self {
             rng: draws(config.seed, &state),
             seconds_before: state.seconds,

@@ -7,6 +7,7 @@
 mod app;
 mod engine;
 mod error;
+mod results;
 mod viewer;
 
 pub use error::WebError;

@@ -191,6 +191,167 @@ fn PlaneControls(view: View, n: usize, cursor: RwSignal<[usize; 3]>) -> impl Int
     }
 }
 
+/// The canvas, its grid and what draws on it, shared by the effects and handlers.
+#[derive(Clone)]
+struct Surface {
+    canvas: NodeRef<Canvas>,
+    grid: NodeRef<Div>,
+    layout: Rc<Layout>,
+    gpu: Rc<RefCell<Option<Gpu>>>,
+    /// Whether the device is open.
+    ready: RwSignal<bool>,
+    /// What draws, or why nothing can.
+    api: RwSignal<String>,
+    /// Device pixels per CSS pixel.
+    dpr: f64,
+}
+
+impl Surface {
+    fn new(scene: &Scene) -> Self {
+        Self {
+            canvas: NodeRef::new(),
+            grid: NodeRef::new(),
+            layout: Rc::new(Layout::new(scene, VIEW_PX, GAP_PX)),
+            gpu: Rc::default(),
+            ready: RwSignal::new(false),
+            api: RwSignal::new("Starting the viewer…".to_string()),
+            dpr: web_sys::window().map_or(1.0, |w| w.device_pixel_ratio().max(1.0)),
+        }
+    }
+
+    /// Sizes the canvas and the grid (CSSOM: the CSP forbids style attributes), then
+    /// opens the device once the canvas is in the page.
+    fn mount(&self, scene: Rc<Scene>) {
+        let this = self.clone();
+        Effect::new(move |done: Option<()>| {
+            if done.is_some() {
+                return;
+            }
+            let (Some(c), Some(g)) = (this.canvas.get(), this.grid.get()) else {
+                return;
+            };
+            let (w, h) = this.layout.size;
+            c.set_width((w * this.dpr).round() as u32);
+            c.set_height((h * this.dpr).round() as u32);
+            let style = web_sys::HtmlElement::style(&c);
+            let _ = style.set_property("width", &format!("{w}px"));
+            let _ = style.set_property("height", &format!("{h}px"));
+            let columns: Vec<String> = (this.layout.views.iter())
+                .map(|(_, r)| format!("{}px", r[2]))
+                .collect();
+            let _ = web_sys::HtmlElement::style(&g)
+                .set_property("grid-template-columns", &columns.join(" "));
+            let (scene, gpu, api, ready) = (scene.clone(), this.gpu.clone(), this.api, this.ready);
+            spawn_local(async move {
+                match Gpu::new(c, &scene).await {
+                    Ok(g) => {
+                        api.set(format!("Drawn with {} (wgpu)", g.api));
+                        // Validation or device errors would otherwise leave a blank canvas.
+                        g.device.on_uncaptured_error(std::sync::Arc::new(move |e| {
+                            api.set(format!("Viewer error: {e}"))
+                        }));
+                        *gpu.borrow_mut() = Some(g);
+                        ready.set(true);
+                    }
+                    Err(e) => api.set(format!("Viewer unavailable: {e}")),
+                }
+            });
+        });
+    }
+
+    /// Draws again whenever the scene (a new mask), the display settings or the cursor
+    /// change, once the device is ready.
+    fn redraw_on_change(
+        &self,
+        scene: Signal<Rc<Scene>, LocalStorage>,
+        display: Memo<Display>,
+        cursor: RwSignal<[usize; 3]>,
+    ) {
+        let this = self.clone();
+        let drawn: RefCell<Option<Rc<Scene>>> = RefCell::default();
+        Effect::new(move |_| {
+            let (s, d, c) = (scene.get(), display.get(), cursor.get());
+            if this.ready.get()
+                && let Some(g) = this.gpu.borrow().as_ref()
+            {
+                // A new mask must be uploaded even where the cursor stayed.
+                if !drawn
+                    .borrow()
+                    .as_ref()
+                    .is_some_and(|old| Rc::ptr_eq(old, &s))
+                {
+                    g.shown.set(None);
+                }
+                g.draw(&s, &this.layout, this.dpr, c, &d);
+                *drawn.borrow_mut() = Some(s);
+            }
+        });
+    }
+
+    /// The view and its fractional position under a mouse event, if any.
+    fn hit(&self, ev: &web_sys::MouseEvent) -> Option<(View, f64, f64)> {
+        let rect = self.canvas.get()?.get_bounding_client_rect();
+        let (x, y) = (
+            ev.client_x() as f64 - rect.left(),
+            ev.client_y() as f64 - rect.top(),
+        );
+        self.layout.hit(x, y)
+    }
+}
+
+/// Moving the cursor: a click sets it, the wheel and the arrow keys step through the
+/// slices of the view last used.
+#[derive(Clone)]
+struct Navigation {
+    scene: Rc<Scene>,
+    surface: Surface,
+    cursor: RwSignal<[usize; 3]>,
+    /// The view the keys move (the last one clicked or scrolled).
+    active: RwSignal<View>,
+}
+
+impl Navigation {
+    fn step(&self, view: View, delta: i64) {
+        let (axis, dims) = (view.axis(), self.scene.dims);
+        self.cursor.update(|c| {
+            c[axis] = (c[axis] as i64 + delta).clamp(0, dims[axis] as i64 - 1) as usize
+        });
+    }
+
+    fn click(&self, ev: web_sys::MouseEvent) {
+        let Some((view, fx, fy)) = self.surface.hit(&ev) else {
+            return;
+        };
+        let (w, h) = self.scene.view_size(view);
+        let col = ((fx * w as f64) as usize).min(w - 1);
+        let row = ((fy * h as f64) as usize).min(h - 1);
+        self.active.set(view);
+        let at = self
+            .scene
+            .voxel_at(view, self.cursor.get_untracked(), col, row);
+        self.cursor.set(at);
+    }
+
+    fn wheel(&self, ev: web_sys::WheelEvent) {
+        let Some((view, _, _)) = self.surface.hit(&ev) else {
+            return;
+        };
+        ev.prevent_default();
+        self.active.set(view);
+        self.step(view, if ev.delta_y() > 0.0 { -1 } else { 1 });
+    }
+
+    fn key(&self, ev: web_sys::KeyboardEvent) {
+        let delta = match ev.key().as_str() {
+            "ArrowUp" | "ArrowRight" | "PageUp" => 1,
+            "ArrowDown" | "ArrowLeft" | "PageDown" => -1,
+            _ => return,
+        };
+        ev.prevent_default();
+        self.step(self.active.get_untracked(), delta);
+    }
+}
+
 /// The viewer with its controls.
 #[component]
 pub fn Viewer(
@@ -211,134 +372,47 @@ pub fn Viewer(
         opacity: opacity.get(),
         contour: contour.get(),
     });
-    // The view the keys move (the last one clicked or scrolled).
-    let active = RwSignal::new(View::Axial);
-    let layout = Rc::new(Layout::new(&scene, VIEW_PX, GAP_PX));
-    let dpr = web_sys::window().map_or(1.0, |w| w.device_pixel_ratio().max(1.0));
-    let canvas = NodeRef::<Canvas>::new();
-    let grid = NodeRef::<Div>::new();
-    let gpu: Rc<RefCell<Option<Gpu>>> = Rc::default();
-    let api = RwSignal::new("Starting the viewer…".to_string());
-    let ready = RwSignal::new(false);
-
-    // Size the canvas and the grid (CSSOM: the CSP forbids style attributes), then
-    // open the device once the canvas is in the page.
-    {
-        let (scene, layout, gpu) = (scene.clone(), layout.clone(), gpu.clone());
-        Effect::new(move |done: Option<()>| {
-            if done.is_some() {
-                return;
-            }
-            let (Some(c), Some(g)) = (canvas.get(), grid.get()) else {
-                return;
-            };
-            let (w, h) = layout.size;
-            c.set_width((w * dpr).round() as u32);
-            c.set_height((h * dpr).round() as u32);
-            let style = web_sys::HtmlElement::style(&c);
-            let _ = style.set_property("width", &format!("{w}px"));
-            let _ = style.set_property("height", &format!("{h}px"));
-            let columns: Vec<String> = layout
-                .views
-                .iter()
-                .map(|(_, r)| format!("{}px", r[2]))
-                .collect();
-            let _ = web_sys::HtmlElement::style(&g)
-                .set_property("grid-template-columns", &columns.join(" "));
-            let (scene, gpu) = (scene.clone(), gpu.clone());
-            spawn_local(async move {
-                match Gpu::new(c, &scene).await {
-                    Ok(g) => {
-                        api.set(format!("Drawn with {} (wgpu)", g.api));
-                        // Validation or device errors would otherwise leave a blank canvas.
-                        g.device.on_uncaptured_error(std::sync::Arc::new(move |e| {
-                            api.set(format!("Viewer error: {e}"))
-                        }));
-                        *gpu.borrow_mut() = Some(g);
-                        ready.set(true);
-                    }
-                    Err(e) => api.set(format!("Viewer unavailable: {e}")),
-                }
-            });
-        });
+    let surface = Surface::new(&scene);
+    surface.mount(scene.clone());
+    surface.redraw_on_change(scene_now, display, cursor);
+    let nav = Navigation {
+        scene: scene.clone(),
+        surface: surface.clone(),
+        cursor,
+        active: RwSignal::new(View::Axial),
+    };
+    let (click, wheel, keys) = (nav.clone(), nav.clone(), nav);
+    let controls: Vec<_> = VIEWS
+        .iter()
+        .map(|&v| view! { <PlaneControls view=v n=scene.dims[v.axis()] cursor=cursor /> })
+        .collect();
+    view! {
+        <div class="viewer" data-testid="viewer">
+            <DisplayControls level=level width=width opacity=opacity contour=contour
+                range=level0 + width0 has_region=scene.region.is_some() api=surface.api />
+            <div class="planes" node_ref=surface.grid>
+                <canvas node_ref=surface.canvas tabindex="0" data-testid="viewer-canvas"
+                    on:click=move |ev| click.click(ev) on:wheel=move |ev| wheel.wheel(ev)
+                    on:keydown=move |ev| keys.key(ev)></canvas>
+                {controls}
+            </div>
+        </div>
     }
-    {
-        let (layout, gpu) = (layout.clone(), gpu.clone());
-        let drawn: RefCell<Option<Rc<Scene>>> = RefCell::default();
-        Effect::new(move |_| {
-            let (s, d, c) = (scene_now.get(), display.get(), cursor.get());
-            if ready.get()
-                && let Some(g) = gpu.borrow().as_ref()
-            {
-                // A new mask must be uploaded even where the cursor stayed.
-                if !drawn
-                    .borrow()
-                    .as_ref()
-                    .is_some_and(|old| Rc::ptr_eq(old, &s))
-                {
-                    g.shown.set(None);
-                }
-                g.draw(&s, &layout, dpr, c, &d);
-                *drawn.borrow_mut() = Some(s);
-            }
-        });
-    }
+}
 
-    // Canvas point of a mouse event, in CSS pixels.
-    let point = move |ev: &web_sys::MouseEvent| {
-        let c = canvas.get()?;
-        let rect = c.get_bounding_client_rect();
-        Some((
-            ev.client_x() as f64 - rect.left(),
-            ev.client_y() as f64 - rect.top(),
-        ))
-    };
-    let step = {
-        let dims = scene.dims;
-        move |view: View, delta: i64| {
-            let axis = view.axis();
-            cursor.update(|c| {
-                c[axis] = (c[axis] as i64 + delta).clamp(0, dims[axis] as i64 - 1) as usize
-            });
-        }
-    };
-    let click = {
-        let (scene, layout) = (scene.clone(), layout.clone());
-        move |ev: web_sys::MouseEvent| {
-            let Some((view, fx, fy)) = point(&ev).and_then(|(x, y)| layout.hit(x, y)) else {
-                return;
-            };
-            let (w, h) = scene.view_size(view);
-            let col = ((fx * w as f64) as usize).min(w - 1);
-            let row = ((fy * h as f64) as usize).min(h - 1);
-            active.set(view);
-            cursor.set(scene.voxel_at(view, cursor.get_untracked(), col, row));
-        }
-    };
-    let wheel = {
-        let layout = layout.clone();
-        move |ev: web_sys::WheelEvent| {
-            let Some((view, _, _)) = point(&ev).and_then(|(x, y)| layout.hit(x, y)) else {
-                return;
-            };
-            ev.prevent_default();
-            active.set(view);
-            step(view, if ev.delta_y() > 0.0 { -1 } else { 1 });
-        }
-    };
-    let keys = move |ev: web_sys::KeyboardEvent| match ev.key().as_str() {
-        "ArrowUp" | "ArrowRight" | "PageUp" => {
-            ev.prevent_default();
-            step(active.get_untracked(), 1)
-        }
-        "ArrowDown" | "ArrowLeft" | "PageDown" => {
-            ev.prevent_default();
-            step(active.get_untracked(), -1)
-        }
-        _ => {}
-    };
-
-    let range = level0 + width0;
+/// Window and level, overlay opacity, the white-matter contour, and what draws.
+#[component]
+fn DisplayControls(
+    level: RwSignal<f32>,
+    width: RwSignal<f32>,
+    opacity: RwSignal<f32>,
+    contour: RwSignal<bool>,
+    /// The intensity range the sliders span.
+    range: f32,
+    /// Whether a white-matter region exists to outline.
+    has_region: bool,
+    api: RwSignal<String>,
+) -> impl IntoView {
     let slider = move |sig: RwSignal<f32>, max: f32, id: &'static str, label: &'static str| {
         view! {
             <label>{label}
@@ -351,32 +425,21 @@ pub fn Viewer(
             </label>
         }
     };
-    let controls: Vec<_> = VIEWS
-        .iter()
-        .map(|&v| view! { <PlaneControls view=v n=scene.dims[v.axis()] cursor=cursor /> })
-        .collect();
     view! {
-        <div class="viewer" data-testid="viewer">
-            <div class="controls">
-                {slider(level, range * 1.5, "level", "level ")}
-                {slider(width, range * 2.0, "window", "window ")}
-                {slider(opacity, 1.0, "opacity", "overlay ")}
-                <label>
-                    <input type="checkbox" data-testid="contour" prop:checked=move || contour.get()
-                        disabled=scene.region.is_none()
-                        on:change=move |ev| {
-                            let input: HtmlInputElement = event_target(&ev);
-                            contour.set(input.checked());
-                        } />
-                    " white-matter contour"
-                </label>
-                <span class="viewer-api" data-testid="viewer-api">{move || api.get()}</span>
-            </div>
-            <div class="planes" node_ref=grid>
-                <canvas node_ref=canvas tabindex="0" data-testid="viewer-canvas"
-                    on:click=click on:wheel=wheel on:keydown=keys></canvas>
-                {controls}
-            </div>
-        </div>
+    <div class="controls">
+        {slider(level, range * 1.5, "level", "level ")}
+        {slider(width, range * 2.0, "window", "window ")}
+        {slider(opacity, 1.0, "opacity", "overlay ")}
+        <label>
+            <input type="checkbox" data-testid="contour" prop:checked=move || contour.get()
+                disabled=!has_region
+                on:change=move |ev| {
+                    let input: HtmlInputElement = event_target(&ev);
+                    contour.set(input.checked());
+                } />
+            " white-matter contour"
+        </label>
+        <span class="viewer-api" data-testid="viewer-api">{move || api.get()}</span>
+    </div>
     }
 }

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Class balance measured on the patches the loss sees (`--balance patches`) against the
+# shipped balance over whole volumes: the shipped WMH recipe (width 8, seeds 1-3, 3000
+# steps) on the three folds, two runs at a time. Scored by
+#   WIDTH=8 NAME=cv-w8-balance-ens3 ENSEMBLE="cv-w8-balance-s1 cv-w8-balance-s2 cv-w8-balance-s3" experiments/cv-eval.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+for seed in 1 2 3; do for fold in a b c; do echo "$seed $fold"; done; done |
+  xargs -P 2 -L 1 sh -c 'WIDTH=8 SEED=$0 VAL_EVERY=1000 experiments/cv-folds.sh cv-w8-balance-s$0 $1 -- --balance patches'
