@@ -20,6 +20,8 @@ fi
 
 echo "== cargo fmt --check"
 cargo fmt --all --check
+echo "== sizes: no source file over 600 lines, no function over 80"
+python3 scripts/sizes.py
 echo "== cargo clippy (release profile, all targets, -D warnings)"
 cargo clippy --release --all-targets --locked -- -D warnings
 rustup target add wasm32-unknown-unknown >/dev/null 2>&1
