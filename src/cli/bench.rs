@@ -10,6 +10,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
+use crate::files;
 use crate::model::{Symmetries, UNetConfig};
 use crate::phantom;
 use crate::pipeline::{self, Inputs, Network, NetworkSpec, Networks, Options, Task};
@@ -143,7 +144,7 @@ pub fn run(args: Args) -> Result<()> {
         }
     }
     if let Some(path) = args.json {
-        std::fs::write(&path, serde_json::to_string_pretty(&results)?)?;
+        files::write_all_atomic(&[(&path, serde_json::to_vec_pretty(&results)?)])?;
     }
     if results.is_empty() {
         bail!("no configuration could be measured");

@@ -353,7 +353,9 @@ fn segment_scan(args: &Args, scan: &Scan, networks: &Networks, device: &Device) 
         probability: args.probability.then_some(probseg.as_path()),
         wm_mask: None,
     };
-    std::fs::create_dir_all(mask.parent().expect("in a folder"))?;
+    let folder = mask.parent().expect("in a folder");
+    std::fs::create_dir_all(folder)
+        .with_context(|| format!("{}: cannot create", folder.display()))?;
     let outcome = segment::segment_case(&job, networks, device, &args.settings, &mut |_| {})?;
     let mut writes = Vec::new();
     if args.probability {
@@ -419,7 +421,9 @@ fn participant(args: &Args) -> Result<()> {
                     "Sources": [source(scan, &scan.flair)],
                     "Error": format!("{e:#}"),
                 });
-                std::fs::create_dir_all(log.parent().expect("in logs/"))?;
+                let logs = log.parent().expect("in logs/");
+                std::fs::create_dir_all(logs)
+                    .with_context(|| format!("{}: cannot create", logs.display()))?;
                 files::write_all_atomic(&[(log, serde_json::to_vec_pretty(&record)?)])?;
             }
         }
@@ -542,7 +546,8 @@ fn group(args: &Args) -> Result<()> {
         "mask": { "Description": "The mask, relative to this dataset's root" },
     });
     let table = out.join("group").join("wmh.tsv");
-    std::fs::create_dir_all(out.join("group"))?;
+    std::fs::create_dir_all(out.join("group"))
+        .with_context(|| format!("{}: cannot create", out.join("group").display()))?;
     files::write_all_atomic(&[
         (table.clone(), w.into_inner()?),
         (

@@ -118,18 +118,18 @@ pub fn classify(
     }
     let n = voxels.len();
     let raw: Vec<f32> = voxels.iter().map(|&i| image[i].ln()).collect();
-    let Robust { y, inlier, fit } = Robust::of(&raw);
-    let Grid { neighbours, points } = Grid::of(&voxels, dims, image.len());
-    let mut model = Classes::initial(&fit);
+    let data = Robust::of(&raw);
+    let grid = Grid::of(&voxels, dims, image.len());
+    let mut model = Classes::initial(&data.fit);
     let mut bias = vec![0.0f32; n];
     let mut post = vec![[1.0f32 / 3.0; 3]; n];
     for it in 0..opts.iterations {
         // E-step with the mean-field neighbourhood prior from the previous posteriors.
         let beta = if it == 0 { 0.0 } else { opts.mrf_beta };
-        post = model.posteriors(&y, &bias, &neighbours, &post, beta);
-        model = Classes::fitted(&y, &bias, &inlier, &post);
+        post = model.posteriors(&data.y, &bias, &grid.neighbours, &post, beta);
+        model = Classes::fitted(&data.y, &bias, &data.inlier, &post);
         if opts.bias_degree > 0 {
-            bias = model.bias_field(&y, &inlier, &post, &points, opts.bias_degree);
+            bias = model.bias_field(&data, &post, &grid, opts.bias_degree);
         }
     }
     let mean = model.mean;
@@ -314,14 +314,8 @@ impl Classes {
 
     /// The bias: a smooth field (centred on 0) through what the class model leaves
     /// unexplained, weighted by how sure the model is (sum of posterior / variance).
-    fn bias_field(
-        &self,
-        y: &[f32],
-        inlier: &[bool],
-        post: &[[f32; 3]],
-        points: &[[f32; 3]],
-        degree: usize,
-    ) -> Vec<f32> {
+    fn bias_field(&self, data: &Robust, post: &[[f32; 3]], grid: &Grid, degree: usize) -> Vec<f32> {
+        let (y, inlier) = (&data.y, &data.inlier);
         let n = y.len();
         let mut residual = Vec::with_capacity(n);
         let mut weight = Vec::with_capacity(n);
@@ -331,7 +325,7 @@ impl Classes {
             let w = (0..3).map(|k| post[p][k] / self.var[k]).sum::<f32>();
             weight.push(if inlier[p] { w } else { 0.0 });
         }
-        let mut bias = fit_polynomial(points, &residual, &weight, degree);
+        let mut bias = fit_polynomial(&grid.points, &residual, &weight, degree);
         let centre = bias.iter().map(|&b| b as f64).sum::<f64>() / n as f64;
         for b in &mut bias {
             *b -= centre as f32;

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use common::{listing, phantom_files, tiny_weights, wmh};
+use wmh::case;
 
 /// A CSV file's rows as column-name -> value maps.
 fn read_csv(path: &Path) -> Vec<HashMap<String, String>> {
@@ -336,7 +337,7 @@ fn the_minimum_lesion_size_reaches_the_mask_and_the_tables() {
     let o = wmh(&[
         "segment",
         "--flair",
-        case.join("flair.nii.gz").to_str().unwrap(),
+        case::require(&case, case::FLAIR).unwrap().to_str().unwrap(),
         "--output",
         dir.path().join("m.nii.gz").to_str().unwrap(),
         "--min-lesion-mm3=-1",
@@ -351,7 +352,7 @@ fn symmetries_reach_the_mask_and_the_tables_and_other_counts_are_refused() {
     // The shipped WMH networks on the built-in example's FLAIR (no T1, to keep it quick).
     let dir = tempfile::tempdir().unwrap();
     let (case, weights) = example_and_shipped_weights(dir.path());
-    let flair = case.join("flair.nii.gz");
+    let flair = case::require(&case, case::FLAIR).unwrap();
     let segment_as = |symmetries: &str, json: bool| {
         let mask = dir.path().join(format!("mask-{symmetries}-{json}.nii.gz"));
         let mut args = vec![

@@ -10,6 +10,7 @@ use crate::common;
 use std::path::Path;
 
 use common::{shared_data, tiny_weights, wmh};
+use wmh::case;
 use wmh::metrics::dice;
 use wmh::volume::{Geometry, Volume, affine, foreground_mask, resample};
 
@@ -33,8 +34,8 @@ fn every_t1_overlaps_its_flair_after_resampling() {
     let data = shared_data();
     let mut all = Vec::new();
     for case in cases(&data) {
-        let flair = read(&case.join("flair.nii.gz"));
-        let t1 = read(&case.join("t1.nii.gz"));
+        let flair = read(&case::require(&case, case::FLAIR).unwrap());
+        let t1 = read(&case::require(&case, case::T1).unwrap());
         let r = resample::onto_grid(&t1, flair.dims, &flair.geometry.affine);
         let axis = affine::slice_axis(&flair.geometry.affine);
         let d = dice(
@@ -66,9 +67,9 @@ fn segment_writes_masks_on_each_flair_grid() {
         let out = wmh(&[
             "segment",
             "--flair",
-            case.join("flair.nii.gz").to_str().unwrap(),
+            case::require(&case, case::FLAIR).unwrap().to_str().unwrap(),
             "--t1",
-            case.join("t1.nii.gz").to_str().unwrap(),
+            case::require(&case, case::T1).unwrap().to_str().unwrap(),
             "--output",
             out_path.to_str().unwrap(),
             "--weights",
@@ -89,7 +90,7 @@ fn segment_writes_masks_on_each_flair_grid() {
             "{}: brain {brain_ml} mL",
             case.display()
         );
-        let flair = read(&case.join("flair.nii.gz"));
+        let flair = read(&case::require(&case, case::FLAIR).unwrap());
         let mask = read(&out_path);
         assert_eq!(mask.dims, flair.dims, "{}", case.display());
         assert_eq!(
@@ -120,7 +121,7 @@ fn tissue_classifier_finds_white_matter_on_untuned_cases() {
         let out = wmh(&[
             "tissue",
             "--t1",
-            case.join("t1.nii.gz").to_str().unwrap(),
+            case::require(&case, case::T1).unwrap().to_str().unwrap(),
             "--reference",
             case.join("tissue.nii.gz").to_str().unwrap(),
             "--output",
@@ -204,9 +205,9 @@ fn every_wmh2017_t1_becomes_a_wm_training_case() {
         )
         .unwrap_or_else(|e| panic!("{name}: {e:#}"));
         let dir = data.join("wmh2017").join(name);
-        let t1 = read(&dir.join("t1.nii.gz"));
+        let t1 = read(&case::require(&dir, case::T1).unwrap());
         let reorient = wmh::volume::Reorientation::to_ras(&t1.geometry.affine, t1.dims);
-        let lesions = reorient.forward(&read(&dir.join("wmh.nii.gz")).data);
+        let lesions = reorient.forward(&read(&case::require(&dir, case::WMH).unwrap()).data);
         // Stripped voxels are zero, the lowest value, so they normalise to the fill.
         let kept = (case.stack.data.iter())
             .filter(|&&v| v > case.stack.fill)
@@ -246,8 +247,8 @@ fn brain_extraction_keeps_the_brain_and_drops_the_head() {
     let mut failures = Vec::new();
     for case in cases(&data) {
         let name = case.file_name().unwrap().to_string_lossy().into_owned();
-        let flair = read(&case.join("flair.nii.gz"));
-        let t1 = read(&case.join("t1.nii.gz"));
+        let flair = read(&case::require(&case, case::FLAIR).unwrap());
+        let t1 = read(&case::require(&case, case::T1).unwrap());
         let r = resample::onto_grid(&t1, flair.dims, &flair.geometry.affine);
         let reorient = Reorientation::to_ras(&flair.geometry.affine, flair.dims);
         let spacing = reorient.canonical_spacing(flair.geometry.voxel_sizes());
@@ -299,7 +300,7 @@ fn tissue_classifier_labels_head_t1s_without_a_brain_mask() {
         let out = wmh(&[
             "tissue",
             "--t1",
-            dir.join("t1.nii.gz").to_str().unwrap(),
+            case::require(&dir, case::T1).unwrap().to_str().unwrap(),
             "--output",
             out_path.to_str().unwrap(),
         ]);
@@ -309,7 +310,7 @@ fn tissue_classifier_labels_head_t1s_without_a_brain_mask() {
             String::from_utf8_lossy(&out.stderr)
         );
         let labels = read(&out_path);
-        let wmh_labels = read(&dir.join("wmh.nii.gz"));
+        let wmh_labels = read(&case::require(&dir, case::WMH).unwrap());
         let brain = labels.data.iter().filter(|&&l| l > 0.0).count() as f64;
         let wm = labels.data.iter().filter(|&&l| l == 3.0).count() as f64;
         let lesions: Vec<usize> = (0..wmh_labels.data.len())
@@ -386,8 +387,8 @@ fn a_skull_stripped_flair_lines_up_with_its_head_t1_and_a_shifted_one_does_not()
             .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
     };
     for case in pairs(&data) {
-        let flair = read(&case.join("flair.nii.gz"));
-        let t1 = read(&case.join("t1.nii.gz"));
+        let flair = read(&case::require(&case, case::FLAIR).unwrap());
+        let t1 = read(&case::require(&case, case::T1).unwrap());
         let axis = affine::slice_axis(&flair.geometry.affine);
         let r = resample::onto_grid(&t1, flair.dims, &flair.geometry.affine);
         // Stripped as a preprocessing pipeline would: the brain found in the T1.

@@ -158,9 +158,7 @@ fn worst(a: &[u8], b: &[u8]) -> u8 {
 #[test]
 #[ignore = "needs a GPU adapter (a Vulkan driver such as lavapipe)"]
 fn gpu_shader_matches_the_cpu_reference_in_every_view() {
-    let gpu = gpu();
-    let s = scene();
-    let d = display();
+    let (gpu, s, d) = (gpu(), scene(), display());
     for view in VIEWS {
         let slice = s.slice(view, [20, 13, 5]);
         assert!(
@@ -187,9 +185,7 @@ fn gpu_shader_matches_the_cpu_reference_in_every_view() {
 #[test]
 #[ignore = "needs a GPU adapter (a Vulkan driver such as lavapipe)"]
 fn magnified_crosshair_is_one_screen_pixel_wide_on_the_gpu() {
-    let gpu = gpu();
-    let s = scene();
-    let d = display();
+    let (gpu, s, d) = (gpu(), scene(), display());
     let scale = 4;
     let slice = s.slice(wmh::render::View::Axial, [20, 13, 5]);
     let (cx, cy) = slice.cursor;

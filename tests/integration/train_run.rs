@@ -10,6 +10,7 @@ use crate::common;
 use common::wmh;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use wmh::case;
 
 /// `wmh train` on a tiny network with `extra` flags, ready to run.
 fn train_command(data: &Path, out: &Path, extra: &[&str]) -> Command {
@@ -283,7 +284,7 @@ fn probabilities(weights: &Path, flair: &Path, out: &Path) -> Vec<u8> {
 fn a_resumed_run_ends_with_the_weights_of_an_uninterrupted_one() {
     let tmp = tempfile::tempdir().unwrap();
     let data = example_data(tmp.path());
-    let flair = data.join("flair/example/flair.nii.gz");
+    let flair = case::require(&data.join("flair/example"), case::FLAIR).unwrap();
 
     let whole = tmp.path().join("whole");
     let done = train(&data, &whole, &["--steps", "4"]);
@@ -317,7 +318,7 @@ fn a_resumed_run_ends_with_the_weights_of_an_uninterrupted_one() {
 fn a_network_with_concatenated_shortcuts_trains_exports_and_segments() {
     let tmp = tempfile::tempdir().unwrap();
     let data = example_data(tmp.path());
-    let flair = data.join("flair/example/flair.nii.gz");
+    let flair = case::require(&data.join("flair/example"), case::FLAIR).unwrap();
 
     let concat = tmp.path().join("concat");
     let done = train(&data, &concat, &["--steps", "2", "--shortcut", "concat"]);
