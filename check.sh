@@ -18,15 +18,18 @@ if ! ls /usr/share/vulkan/icd.d/lvp_icd*.json >/dev/null 2>&1; then
   fi
 fi
 
-echo "== cargo fmt --check"
+# Each phase's start says how long the run has taken so far (CI has a time budget).
+phase() { echo "== [$((SECONDS / 60))m$((SECONDS % 60))s] $*"; }
+
+phase "cargo fmt --check"
 cargo fmt --all --check
-echo "== sizes: no source file over 600 lines, no function over 80"
+phase "sizes: no source file over 600 lines, no function over 80"
 python3 scripts/sizes.py
-echo "== cargo clippy (release profile, all targets, -D warnings)"
+phase "cargo clippy (release profile, all targets, -D warnings)"
 cargo clippy --release --all-targets --locked -- -D warnings
 rustup target add wasm32-unknown-unknown >/dev/null 2>&1
 cargo clippy --release --locked --target wasm32-unknown-unknown -- -D warnings
-echo "== cargo test (release profile: the networks are too slow unoptimised)"
+phase "cargo test (release profile: the networks are too slow unoptimised)"
 cargo test --release --locked 2>&1 | tee target/test-output.txt
 # Tests that need what a fresh clone may lack are #[ignore]d with the reason (the run
 # above lists them as ignored); here they run wherever it is present.
@@ -54,10 +57,10 @@ if [ "$passed" -lt 1 ]; then
 fi
 echo "== $passed Rust tests passed"
 
-echo "== the workflow on a one-node Slurm cluster and locally (skips without root)"
+phase "the workflow on a one-node Slurm cluster and locally (skips without root)"
 scripts/slurm-test.sh
 
-echo "== browser end-to-end test (web app in headless Chromium, CPU and WebGPU paths)"
+phase "browser end-to-end test (web app in headless Chromium, CPU and WebGPU paths)"
 if [ ! -x /usr/bin/chromium ]; then
   apt-get install -y -qq chromium >/dev/null 2>&1 ||
     { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq chromium >/dev/null; }
@@ -88,3 +91,4 @@ else
   echo "note: ../shared/data is absent; the browser test runs the built-in example only"
 fi
 WMH_SCREENSHOT_DIR="$e2e/screenshots" node tests/e2e/app.test.mjs
+phase "all checks passed"

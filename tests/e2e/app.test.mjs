@@ -289,11 +289,15 @@ async function scenario(name, extraArgs, query, expectBackend, expectViewer, sym
 }
 
 try {
-  // No WebGPU: networks on the CPU, viewer on WebGL2 (SwiftShader's GL in headless).
-  await scenario("cpu", CPU_PATH, "", "CPU", "WebGL2", "8", true);
-  // WebGPU on SwiftShader; --use-vulkan=swiftshader lets a WebGPU canvas present
-  // in headless mode (without it the compute works but the canvas stays blank).
-  await scenario("webgpu", ["--enable-unsafe-webgpu", "--enable-features=Vulkan", "--use-angle=swiftshader", "--use-vulkan=swiftshader"], "?backend=webgpu", "WebGPU", "WebGPU", "2", false);
+  // The two paths run side by side, in two browsers: the CPU path's WebAssembly is one
+  // thread, so together they take about as long as the slower one alone.
+  await Promise.all([
+    // No WebGPU: networks on the CPU, viewer on WebGL2 (SwiftShader's GL in headless).
+    scenario("cpu", CPU_PATH, "", "CPU", "WebGL2", "8", true),
+    // WebGPU on SwiftShader; --use-vulkan=swiftshader lets a WebGPU canvas present
+    // in headless mode (without it the compute works but the canvas stays blank).
+    scenario("webgpu", ["--enable-unsafe-webgpu", "--enable-features=Vulkan", "--use-angle=swiftshader", "--use-vulkan=swiftshader"], "?backend=webgpu", "WebGPU", "WebGPU", "2", false),
+  ]);
 } catch (e) {
   failures.push(String(e?.stack || e));
   console.log(e);
