@@ -75,13 +75,11 @@ mkdir -p "$e2e"
   --threshold 0.5 --output "$e2e/example-mask-low.nii.gz" --json >/dev/null
 ./target/release/wmh segment --flair "$e2e/example/flair.nii.gz" --t1 "$e2e/example/t1.nii.gz" \
   --min-lesion-mm3 600 --output "$e2e/example-mask-min.nii.gz" --json >/dev/null
-for s in 2 8; do
-  ./target/release/wmh segment --flair "$e2e/example/flair.nii.gz" --t1 "$e2e/example/t1.nii.gz" \
-    --symmetries $s --output "$e2e/example-mask-sym$s.nii.gz" --json >/dev/null
-done
+./target/release/wmh segment --flair "$e2e/example/flair.nii.gz" --t1 "$e2e/example/t1.nii.gz" \
+  --symmetries 8 --output "$e2e/example-mask-sym8.nii.gz" --json >/dev/null
 export WMH_CLI_EXAMPLE_MASK="$e2e/example-mask.nii.gz" WMH_CLI_EXAMPLE_MASK_LOW="$e2e/example-mask-low.nii.gz" \
   WMH_CLI_EXAMPLE_MASK_MIN="$e2e/example-mask-min.nii.gz" \
-  WMH_CLI_EXAMPLE_MASK_SYM2="$e2e/example-mask-sym2.nii.gz" WMH_CLI_EXAMPLE_MASK_SYM8="$e2e/example-mask-sym8.nii.gz"
+  WMH_CLI_EXAMPLE_MASK_SYM8="$e2e/example-mask-sym8.nii.gz"
 real=../shared/data/flair/simvent-104252
 if [ -d "$real" ]; then
   ./target/release/wmh segment --flair "$real/flair.nii.gz" --t1 "$real/t1.nii.gz" \

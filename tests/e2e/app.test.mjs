@@ -4,14 +4,14 @@
 // --enable-unsafe-webgpu) it: runs the built-in example; runs a real case from
 // ../shared/data when present (CPU path); checks that the downloaded mask equals the CLI's on
 // the same inputs (Dice >= 0.999), also after the threshold or the minimum lesion
-// size is moved, and with the networks averaged over the slice's symmetries (8 on the
-// CPU path; 2 on WebGPU, where SwiftShader would take about 10 minutes for 8); feeds a
+// size is moved, and (CPU path) with the networks averaged over the slice's 8
+// symmetries; feeds a
 // bad file and hostile ones (1 GiB, too many voxels, absurd voxel sizes, truncated)
 // and checks each error and that the app keeps working; and checks that not one request left the page's origin.
 //
 // Env: WMH_CLI_EXAMPLE_MASK, WMH_CLI_EXAMPLE_MASK_LOW (at --threshold 0.5),
 // WMH_CLI_EXAMPLE_MASK_MIN (at --min-lesion-mm3 600: the example's smaller lesions),
-// WMH_CLI_EXAMPLE_MASK_SYM2, WMH_CLI_EXAMPLE_MASK_SYM8 (at --symmetries 2 and 8),
+// WMH_CLI_EXAMPLE_MASK_SYM8 (at --symmetries 8),
 // WMH_CLI_REAL_MASK (masks made by `wmh segment`),
 // WMH_EXAMPLE_DIR (flair/t1 written by `wmh example`), WMH_REAL_CASE (a case folder),
 // WMH_SCREENSHOT_DIR (where screenshots go).
@@ -199,22 +199,26 @@ async function scenario(name, extraArgs, query, expectBackend, expectViewer, sym
   check(every === text, `${name}: minimum size 0 restores every lesion (${every})`);
 
   // The WMH networks averaged over the slice's in-plane symmetries: the result says so,
-  // and the mask equals the CLI's --symmetries and says so in its name.
-  await page.selectOption("[data-testid=symmetries]", symmetries);
-  await page.click("[data-testid=example]");
-  await page.waitForFunction((n) => document.querySelector("[data-testid=result]")?.textContent.includes(`averaged over ${n} symmetries`), symmetries, { timeout: 600_000 });
-  const sym = await waitResult(`example, ${symmetries} symmetries`);
-  check(/\d+ lesions, [\d.]+ mL/.test(sym), `${name}: the ${symmetries}-symmetry run shows lesion count and volume`);
-  const [symDl] = await Promise.all([page.waitForEvent("download"), page.click("[data-testid=download-mask]")]);
-  check(symDl.suggestedFilename().includes(`_sym${symmetries}`), `${name}: the mask's file name says its symmetries (${symDl.suggestedFilename()})`);
-  const symMask = path.join(profile, `example-mask-sym${symmetries}.nii.gz`);
-  await symDl.saveAs(symMask);
-  const cliSym = process.env[`WMH_CLI_EXAMPLE_MASK_SYM${symmetries}`];
-  if (cliSym) {
-    const d = dice(voxels(symMask), voxels(cliSym));
-    check(d >= 0.999, `${name}: example mask over ${symmetries} symmetries equals the CLI's --symmetries ${symmetries} (Dice ${d.toFixed(5)})`);
+  // and the mask equals the CLI's --symmetries and says so in its name. (Not on
+  // SwiftShader's WebGPU, where it took 6 of CI's minutes; the native GPU test averages
+  // over 8 symmetries on wgpu, and this path's plain run equals the CLI's.)
+  if (symmetries !== "1") {
+    await page.selectOption("[data-testid=symmetries]", symmetries);
+    await page.click("[data-testid=example]");
+    await page.waitForFunction((n) => document.querySelector("[data-testid=result]")?.textContent.includes(`averaged over ${n} symmetries`), symmetries, { timeout: 600_000 });
+    const sym = await waitResult(`example, ${symmetries} symmetries`);
+    check(/\d+ lesions, [\d.]+ mL/.test(sym), `${name}: the ${symmetries}-symmetry run shows lesion count and volume`);
+    const [symDl] = await Promise.all([page.waitForEvent("download"), page.click("[data-testid=download-mask]")]);
+    check(symDl.suggestedFilename().includes(`_sym${symmetries}`), `${name}: the mask's file name says its symmetries (${symDl.suggestedFilename()})`);
+    const symMask = path.join(profile, `example-mask-sym${symmetries}.nii.gz`);
+    await symDl.saveAs(symMask);
+    const cliSym = process.env[`WMH_CLI_EXAMPLE_MASK_SYM${symmetries}`];
+    if (cliSym) {
+      const d = dice(voxels(symMask), voxels(cliSym));
+      check(d >= 0.999, `${name}: example mask over ${symmetries} symmetries equals the CLI's --symmetries ${symmetries} (Dice ${d.toFixed(5)})`);
   }
   await page.selectOption("[data-testid=symmetries]", "1");
+  }
 
   // 2. A bad file: a readable error, and the app keeps working.
   const bad = path.join(profile, "not-a-scan.nii");
@@ -296,7 +300,7 @@ try {
     scenario("cpu", CPU_PATH, "", "CPU", "WebGL2", "8", true),
     // WebGPU on SwiftShader; --use-vulkan=swiftshader lets a WebGPU canvas present
     // in headless mode (without it the compute works but the canvas stays blank).
-    scenario("webgpu", ["--enable-unsafe-webgpu", "--enable-features=Vulkan", "--use-angle=swiftshader", "--use-vulkan=swiftshader"], "?backend=webgpu", "WebGPU", "WebGPU", "2", false),
+    scenario("webgpu", ["--enable-unsafe-webgpu", "--enable-features=Vulkan", "--use-angle=swiftshader", "--use-vulkan=swiftshader"], "?backend=webgpu", "WebGPU", "WebGPU", "1", false),
   ]);
 } catch (e) {
   failures.push(String(e?.stack || e));
