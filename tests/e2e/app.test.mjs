@@ -216,8 +216,8 @@ async function scenario(name, extraArgs, query, expectBackend, expectViewer, sym
     if (cliSym) {
       const d = dice(voxels(symMask), voxels(cliSym));
       check(d >= 0.999, `${name}: example mask over ${symmetries} symmetries equals the CLI's --symmetries ${symmetries} (Dice ${d.toFixed(5)})`);
-  }
-  await page.selectOption("[data-testid=symmetries]", "1");
+    }
+    await page.selectOption("[data-testid=symmetries]", "1");
   }
 
   // 2. A bad file: a readable error, and the app keeps working.
