@@ -29,6 +29,14 @@ phase "cargo clippy (release profile, all targets, -D warnings)"
 cargo clippy --release --all-targets --locked -- -D warnings
 rustup target add wasm32-unknown-unknown >/dev/null 2>&1
 cargo clippy --release --locked --target wasm32-unknown-unknown -- -D warnings
+# The web app builds in the background while the Rust tests run: its wasm-opt is one
+# thread and the tests leave cores idle, so the two together take less than in turn.
+# Its own target folder, so neither build waits for the other's lock.
+phase "web app build started in the background (log: target/web-build.log)"
+CARGO_TARGET_DIR=target/web scripts/build-web.sh >target/web-build.log 2>&1 &
+web_build=$!
+trap 'kill "$web_build" 2>/dev/null || true' EXIT
+
 phase "cargo test (release profile: the networks are too slow unoptimised)"
 cargo test --release --locked 2>&1 | tee target/test-output.txt
 # Tests that need what a fresh clone may lack are #[ignore]d with the reason (the run
@@ -65,7 +73,12 @@ if [ ! -x /usr/bin/chromium ]; then
   apt-get install -y -qq chromium >/dev/null 2>&1 ||
     { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq chromium >/dev/null; }
 fi
-scripts/build-web.sh
+if ! wait "$web_build"; then
+  cat target/web-build.log
+  echo "the web app did not build" >&2
+  exit 1
+fi
+tail -1 target/web-build.log
 e2e=target/e2e
 mkdir -p "$e2e"
 ./target/release/wmh example --out "$e2e/example" >/dev/null
