@@ -245,10 +245,7 @@ pub fn run(args: Args) -> Result<()> {
     // One fill per network: the WMH network sees fewer slices than the WM one (only
     // those the filter keeps), so a shared length would mislead.
     let outcome = segment_case(&job, &networks, &device, &args.settings, &mut |stage| {
-        let (name, done, n) = match stage {
-            Stage::Wm(done, n) => ("WM network", done, n),
-            Stage::Wmh(done, n) => ("WMH network", done, n),
-        };
+        let (name, (done, n)) = (stage.label(), stage.counts());
         if bar.message() != name {
             bar.reset();
             bar.set_message(name);
