@@ -5,6 +5,7 @@
 //! and wasm32 targets; `case`, `cli`, `files` and `train` are native-only, `web` is wasm-only.
 
 pub mod brain;
+pub mod burden;
 pub mod metrics;
 pub mod model;
 pub mod phantom;

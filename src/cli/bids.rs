@@ -321,6 +321,11 @@ fn sidecar(args: &Args, scan: &Scan, outcome: &Outcome) -> Value {
     if seg.brain_ml.is_some_and(|ml| ml < 600.0) {
         warnings.push("brain under 600 mL: extraction missed part of it".into());
     }
+    warnings.extend(
+        seg.burden_notes()
+            .into_iter()
+            .filter(|_| seg.burden.is_some()),
+    );
     let sources: Vec<String> = std::iter::once(&scan.flair)
         .chain(&scan.t1)
         .map(|f| source(scan, f))
@@ -337,6 +342,7 @@ fn sidecar(args: &Args, scan: &Scan, outcome: &Outcome) -> Value {
         "WhiteMatterFilter": seg.wm_filtered,
         "BrainVolumeMl": seg.brain_ml,
         "BrainFallbackSlices": seg.brain_fallback_slices,
+        "BurdenMl": seg.burden,
         "Warnings": warnings,
     })
 }
@@ -352,6 +358,7 @@ fn segment_scan(args: &Args, scan: &Scan, networks: &Networks, device: &Device) 
         output: &mask,
         probability: args.probability.then_some(probseg.as_path()),
         wm_mask: None,
+        regions: None,
     };
     let folder = mask.parent().expect("in a folder");
     std::fs::create_dir_all(folder)

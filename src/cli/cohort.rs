@@ -61,6 +61,7 @@ impl Case {
             output: &self.mask,
             probability: self.probability.as_deref(),
             wm_mask: self.wm_mask.as_deref(),
+            regions: None,
         }
     }
 }
@@ -91,6 +92,12 @@ struct SummaryRow {
     brain_fallback_slices: Option<usize>,
     brain_ml: Option<f64>,
     head_overlap_dice: Option<f64>,
+    /// The burden by region (empty where it could not be placed).
+    periventricular_ml: Option<f64>,
+    deep_ml: Option<f64>,
+    juxtacortical_ml: Option<f64>,
+    infratentorial_ml: Option<f64>,
+    ventricles_ml: Option<f64>,
     seconds: Option<f64>,
     mask: Option<String>,
     flair: String,
@@ -109,6 +116,8 @@ struct LesionRow {
     centroid_j: f64,
     centroid_k: f64,
     slice: usize,
+    /// The region most of the lesion lies in (empty without regions).
+    zone: Option<&'static str>,
 }
 
 /// A case id must make a plain file name on every system.
@@ -251,6 +260,7 @@ impl Tables {
     /// Appends one finished case.
     fn add(&mut self, case: &Case, result: &Result<Outcome>, settings: &Settings) -> Result<()> {
         let ok = result.as_ref().ok();
+        let burden = ok.and_then(|o| o.seg.burden.as_ref());
         self.summary.serialize(SummaryRow {
             id: cell(&case.id),
             status: if ok.is_some() { "ok" } else { "failed" },
@@ -263,6 +273,11 @@ impl Tables {
             brain_fallback_slices: ok.map(|o| o.seg.brain_fallback_slices),
             brain_ml: ok.and_then(|o| o.seg.brain_ml),
             head_overlap_dice: ok.and_then(|o| o.head_overlap),
+            periventricular_ml: burden.and_then(|b| b.periventricular_ml),
+            deep_ml: burden.map(|b| b.deep_ml),
+            juxtacortical_ml: burden.map(|b| b.juxtacortical_ml),
+            infratentorial_ml: burden.and_then(|b| b.infratentorial_ml),
+            ventricles_ml: burden.map(|b| b.ventricles_ml),
             seconds: ok.map(|o| o.seconds),
             mask: ok.map(|_| path_cell(&case.mask)),
             flair: path_cell(&case.flair),
@@ -280,6 +295,7 @@ impl Tables {
                     centroid_j: l.centroid[1],
                     centroid_k: l.centroid[2],
                     slice: l.slice,
+                    zone: l.zone.map(|z| z.label()),
                 })?;
             }
         }

@@ -8,6 +8,7 @@ use burn::prelude::Device;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
+use crate::burden::Burden;
 use crate::model::Symmetries;
 use crate::pipeline::{self, Inputs, Lesion, Networks, Options, Segmentation, Stage};
 use crate::volume::OutputData;
@@ -33,6 +34,10 @@ pub struct Args {
     /// Also write the white-matter region used as filter (needs --t1).
     #[arg(long)]
     wm_mask: Option<PathBuf>,
+    /// Also write the regions the burden is split by (uint8: 1 periventricular, 2 deep,
+    /// 3 juxtacortical, 4 infratentorial, 0 outside the brain; needs --t1).
+    #[arg(long)]
+    regions: Option<PathBuf>,
     #[command(flatten)]
     settings: Settings,
     /// Print a JSON summary instead of text.
@@ -115,6 +120,8 @@ pub struct Job<'a> {
     pub probability: Option<&'a Path>,
     /// The WM region, if wanted.
     pub wm_mask: Option<&'a Path>,
+    /// The burden's regions, if wanted.
+    pub regions: Option<&'a Path>,
 }
 
 impl Job<'_> {
@@ -123,6 +130,7 @@ impl Job<'_> {
         let mut v = vec![self.output];
         v.extend(self.probability);
         v.extend(self.wm_mask);
+        v.extend(self.regions);
         v
     }
 
@@ -191,6 +199,12 @@ pub fn segment_case(
             reference.encode_like(OutputData::U8(region), files::wants_gzip(p)?),
         ));
     }
+    if let (Some(p), Some(zones)) = (job.regions, &seg.zones) {
+        writes.push((
+            p,
+            reference.encode_like(OutputData::U8(&zones.codes), files::wants_gzip(p)?),
+        ));
+    }
     files::write_all_atomic(&writes)?;
     Ok(Outcome {
         seg,
@@ -217,6 +231,10 @@ struct Summary {
     /// Volume of the brain found in the T1 (mL), when the filter ran.
     brain_ml: Option<f64>,
     head_overlap_dice: Option<f64>,
+    /// The lesion volume by region (mL), when a T1 was given and the filter ran.
+    burden: Option<Burden>,
+    /// What the burden by region could not place, and why.
+    burden_notes: Vec<String>,
     device: &'static str,
     seconds: f64,
     lesions: Vec<Lesion>,
@@ -227,12 +245,18 @@ pub fn run(args: Args) -> Result<()> {
     if args.wm_mask.is_some() && args.t1.is_none() {
         anyhow::bail!("--wm-mask needs --t1: without a T1 there is no white-matter region");
     }
+    if args.regions.is_some() && (args.t1.is_none() || args.settings.no_wm_filter) {
+        anyhow::bail!(
+            "--regions needs --t1 and the white-matter filter: the regions come from the T1's brain and white matter"
+        );
+    }
     let job = Job {
         flair: &args.flair,
         t1: args.t1.as_deref(),
         output: &args.output,
         probability: args.probability.as_deref(),
         wm_mask: args.wm_mask.as_deref(),
+        regions: args.regions.as_deref(),
     };
     files::check_outputs(&job.outputs(), &job.inputs())?;
 
@@ -264,6 +288,7 @@ pub fn run(args: Args) -> Result<()> {
     }
 
     let filter = seg.filter_description();
+    let seg_burden = seg.burden_line();
     let summary = Summary {
         flair: args.flair,
         t1: args.t1,
@@ -277,6 +302,8 @@ pub fn run(args: Args) -> Result<()> {
         brain_fallback_slices: seg.brain_fallback_slices,
         brain_ml: seg.brain_ml,
         head_overlap_dice: head_overlap,
+        burden: seg.burden.clone(),
+        burden_notes: seg.burden_notes(),
         device: args.settings.device.name(),
         seconds,
         lesions: seg.lesions,
@@ -295,6 +322,12 @@ pub fn run(args: Args) -> Result<()> {
             summary.output.display(),
             summary.seconds
         );
+        if let Some(line) = seg_burden {
+            println!("by region: {line}");
+        }
+        for note in &summary.burden_notes {
+            eprintln!("wmh: {note}");
+        }
     }
     Ok(())
 }

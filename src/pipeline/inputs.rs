@@ -6,6 +6,7 @@ use super::{
     Normalisation, Options, PipelineError, Region, Segmentation, SliceStack, within_brain,
     wm_region,
 };
+use crate::burden::{Anatomy, Zones};
 use crate::metrics::dice_from_counts;
 use crate::volume::{self, Reorientation, Volume, foreground_mask, index, resample};
 
@@ -88,6 +89,11 @@ pub struct Inputs {
 /// contrast or slice thickness), and the brain filters that slice instead, rather than
 /// deleting true lesions with a wrong region.
 pub const MIN_WM_FRACTION_OF_BRAIN: f64 = 0.15;
+
+/// The burden is split by region only where the brain stood in for the WM map in at
+/// most one in this many of the brain's slices: elsewhere the white matter the
+/// regions are drawn from is not known.
+pub const MAX_FALLBACK_SHARE_FOR_ZONES: usize = 5;
 
 impl Inputs {
     /// Resamples the T1 onto the FLAIR grid, checks that they line up, and prepares slices.
@@ -206,9 +212,28 @@ impl Inputs {
                     Some(brain) => within_brain(&region, brain, self.flair.dims),
                     None => (region, 0),
                 };
+                // Where the brain stood in for the WM map in many slices, the white
+                // matter the regions are drawn from is not known.
+                let trusted = |brain: &&Vec<bool>| {
+                    let slices = occupied_slices(brain, self.flair.dims);
+                    brain_fallback_slices * MAX_FALLBACK_SHARE_FOR_ZONES
+                        <= slices.iter().filter(|&&s| s).count()
+                };
+                let zones = self.brain.as_ref().filter(trusted).map(|brain| {
+                    let white_matter: Vec<bool> = wm.iter().map(|&p| p >= 0.5).collect();
+                    Zones::of(&Anatomy {
+                        brain,
+                        white_matter: &white_matter,
+                        t1: &t1.data,
+                        flair: &self.flair.data,
+                        dims: self.flair.dims,
+                        spacing,
+                    })
+                });
                 Some(Region {
                     voxels,
                     brain_fallback_slices,
+                    zones,
                 })
             }
             _ => None,
@@ -237,7 +262,15 @@ impl Inputs {
         let brain_ml = (self.brain.as_ref())
             .filter(|_| wm_filtered)
             .map(|b| b.iter().filter(|&&v| v).count() as f64 * voxel_ml);
+        // Zones on the stored grid, so that re-thresholding can split the burden again.
+        let zones = region.and_then(|r| r.zones.as_ref()).map(|z| Zones {
+            codes: self.reorient.inverse(&z.codes),
+            ventricles_ml: z.ventricles_ml,
+            infratentorial: z.infratentorial,
+        });
         let mut seg = Segmentation {
+            zones,
+            burden: None,
             probability,
             mask: Vec::new(),
             threshold: options.threshold,

@@ -2,6 +2,7 @@
 //! dilated, and cut to the brain slice by slice.
 
 use super::MIN_WM_FRACTION_OF_BRAIN;
+use crate::burden::Zones;
 use crate::volume;
 
 /// The WM region cut to the brain, slice by axial slice (canonical grid); slices where
@@ -46,6 +47,8 @@ pub struct Region {
     pub voxels: Vec<bool>,
     /// Axial slices where the brain stood in for a WM map that covered too little of it.
     pub brain_fallback_slices: usize,
+    /// Every voxel's zone for the burden by region, when the brain was found.
+    pub zones: Option<Zones>,
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use super::DEFAULT_WM_DILATION_MM;
+use crate::burden::{Burden, Zone, Zones, majority};
 use crate::metrics::label_26;
 use crate::model::Symmetries;
 use crate::volume::{self, Volume};
@@ -47,32 +48,44 @@ pub struct Lesion {
     pub centroid: [f64; 3],
     /// Stored slice index (along the axis closest to inferior-superior) of the centroid.
     pub slice: usize,
+    /// The zone most of the lesion lies in, when the burden could be split by region.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub zone: Option<Zone>,
 }
 
-/// Lists the 26-connected lesions of `mask`, largest first.
-pub fn lesions(mask: &[u8], dims: [usize; 3], voxel_ml: f64, slice_axis: usize) -> Vec<Lesion> {
+/// Lists the 26-connected lesions of `mask`, largest first, each in the zone most of
+/// it lies in when `zones` (per-voxel codes of [`Zones`]) are given.
+pub fn lesions(
+    mask: &[u8],
+    dims: [usize; 3],
+    voxel_ml: f64,
+    slice_axis: usize,
+    zones: Option<&Zones>,
+) -> Vec<Lesion> {
     let bin: Vec<bool> = mask.iter().map(|&m| m > 0).collect();
     let comps = label_26(&bin, dims);
     let mut sums = vec![[0.0f64; 3]; comps.count()];
+    let mut zone_counts = vec![[0usize; 5]; comps.count()];
     for (v, &l) in comps.labels.iter().enumerate() {
         if l > 0 {
             let s = &mut sums[l as usize - 1];
             s[0] += (v % dims[0]) as f64;
             s[1] += ((v / dims[0]) % dims[1]) as f64;
             s[2] += (v / (dims[0] * dims[1])) as f64;
+            if let Some(z) = zones {
+                zone_counts[l as usize - 1][usize::from(z.codes[v].min(4))] += 1;
+            }
         }
     }
-    let mut out: Vec<Lesion> = comps
-        .sizes
-        .iter()
-        .zip(sums)
-        .map(|(&n, s)| {
+    let mut out: Vec<Lesion> = (comps.sizes.iter().zip(sums).zip(zone_counts))
+        .map(|((&n, s), counts)| {
             let centroid = s.map(|c| c / n as f64);
             Lesion {
                 voxels: n,
                 volume_ml: n as f64 * voxel_ml,
                 centroid,
                 slice: centroid[slice_axis].round() as usize,
+                zone: zones.and_then(|_| majority(&counts)),
             }
         })
         .collect();
@@ -124,6 +137,10 @@ pub struct Segmentation {
     pub brain_fallback_slices: usize,
     /// Volume (mL) of the brain found in the T1, when the filter ran.
     pub brain_ml: Option<f64>,
+    /// Every voxel's zone (stored grid), when a T1 was given and the filter ran.
+    pub zones: Option<Zones>,
+    /// The lesion volume by zone, when `zones` are known.
+    pub burden: Option<Burden>,
 }
 
 /// Smallest brain (mL) an adult head has. A smaller brain found in the T1 means the
@@ -152,8 +169,15 @@ impl Segmentation {
         );
         let voxel_ml = voxel_mm3 / 1000.0;
         let axis = volume::affine::slice_axis(&reference.geometry.affine);
-        self.lesions = lesions(&self.mask, reference.dims, voxel_ml, axis);
+        self.lesions = lesions(
+            &self.mask,
+            reference.dims,
+            voxel_ml,
+            axis,
+            self.zones.as_ref(),
+        );
         self.total_ml = total_ml(&self.lesions);
+        self.burden = (self.zones.as_ref()).map(|z| Burden::of(&self.mask, z, voxel_ml));
     }
 
     /// How the filter was applied, in words, for summaries; it warns when the brain
@@ -177,6 +201,52 @@ impl Segmentation {
             );
         }
         text
+    }
+}
+
+impl Segmentation {
+    /// Why the burden, or a zone of it, could not be split by region, in words.
+    pub fn burden_notes(&self) -> Vec<String> {
+        let Some(burden) = &self.burden else {
+            if self.wm_filtered {
+                return vec![format!(
+                    "no burden by region: the WM network found too little white matter in {} \
+                     slices, so the regions cannot be drawn",
+                    self.brain_fallback_slices
+                )];
+            }
+            return vec![
+                "no burden by region: the regions need a T1 (its brain and white matter) and the \
+                 white-matter filter"
+                    .into(),
+            ];
+        };
+        let mut notes = Vec::new();
+        if burden.periventricular_ml.is_none() {
+            notes.push(
+                "no ventricles found: periventricular WMH count as deep or juxtacortical".into(),
+            );
+        }
+        if burden.infratentorial_ml.is_none() {
+            notes.push(
+                "the brain reaches the scan's top, front or back edge, so the tentorium cannot \
+                 be placed: infratentorial WMH count in the other regions"
+                    .into(),
+            );
+        }
+        notes
+    }
+
+    /// The burden by region in one line, for summaries (`None` without regions).
+    pub fn burden_line(&self) -> Option<String> {
+        let burden = self.burden.as_ref()?;
+        let parts: Vec<String> = (Zone::ALL.iter())
+            .map(|&z| match burden.ml(z) {
+                Some(ml) => format!("{} {ml:.2} mL", z.label()),
+                None => format!("{} not placed", z.label()),
+            })
+            .collect();
+        Some(parts.join(", "))
     }
 }
 
@@ -205,6 +275,8 @@ mod tests {
             wm_filtered,
             brain_fallback_slices,
             brain_ml,
+            zones: None,
+            burden: None,
         };
         assert_eq!(
             seg(false, 0, None).filter_description(),
@@ -312,7 +384,7 @@ mod tests {
         let kept = |min_mm3: f64| {
             let mut mask = m.clone();
             drop_small_lesions(&mut mask, dims, min_lesion_voxels(min_mm3, 2.0));
-            lesions(&mask, dims, 0.002, 2)
+            lesions(&mask, dims, 0.002, 2, None)
                 .iter()
                 .map(|l| l.voxels)
                 .collect::<Vec<_>>()
@@ -330,7 +402,7 @@ mod tests {
         m[0] = 1;
         m[index(dims, 3, 3, 0)] = 1;
         m[index(dims, 4, 3, 0)] = 1;
-        let l = lesions(&m, dims, 0.5, 2);
+        let l = lesions(&m, dims, 0.5, 2, None);
         assert_eq!(l.len(), 2);
         assert_eq!(l[0].voxels, 2);
         assert_eq!(l[0].volume_ml, 1.0);

@@ -5,6 +5,7 @@
 
 pub mod affine;
 pub mod bounds;
+pub mod distance;
 pub mod io;
 pub mod reorient;
 pub mod resample;
