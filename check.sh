@@ -83,14 +83,14 @@ e2e=target/e2e
 mkdir -p "$e2e"
 ./target/release/wmh example --out "$e2e/example" >/dev/null
 ./target/release/wmh segment --flair "$e2e/example/flair.nii.gz" --t1 "$e2e/example/t1.nii.gz" \
-  --output "$e2e/example-mask.nii.gz" --json >/dev/null
+  --output "$e2e/example-mask.nii.gz" --json >"$e2e/example.json"
 ./target/release/wmh segment --flair "$e2e/example/flair.nii.gz" --t1 "$e2e/example/t1.nii.gz" \
   --threshold 0.5 --output "$e2e/example-mask-low.nii.gz" --json >/dev/null
 ./target/release/wmh segment --flair "$e2e/example/flair.nii.gz" --t1 "$e2e/example/t1.nii.gz" \
   --min-lesion-mm3 600 --output "$e2e/example-mask-min.nii.gz" --json >/dev/null
 ./target/release/wmh segment --flair "$e2e/example/flair.nii.gz" --t1 "$e2e/example/t1.nii.gz" \
   --symmetries 8 --output "$e2e/example-mask-sym8.nii.gz" --json >/dev/null
-export WMH_CLI_EXAMPLE_MASK="$e2e/example-mask.nii.gz" WMH_CLI_EXAMPLE_MASK_LOW="$e2e/example-mask-low.nii.gz" \
+export WMH_CLI_EXAMPLE_JSON="$e2e/example.json" WMH_CLI_EXAMPLE_MASK="$e2e/example-mask.nii.gz" WMH_CLI_EXAMPLE_MASK_LOW="$e2e/example-mask-low.nii.gz" \
   WMH_CLI_EXAMPLE_MASK_MIN="$e2e/example-mask-min.nii.gz" \
   WMH_CLI_EXAMPLE_MASK_SYM8="$e2e/example-mask-sym8.nii.gz"
 real=../shared/data/flair/simvent-104252

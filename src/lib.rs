@@ -11,6 +11,7 @@ pub mod model;
 pub mod phantom;
 pub mod pipeline;
 pub mod render;
+pub mod report;
 pub mod tissue;
 pub mod volume;
 

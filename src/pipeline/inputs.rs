@@ -93,7 +93,7 @@ pub const MIN_WM_FRACTION_OF_BRAIN: f64 = 0.15;
 /// The burden is split by region only where the brain stood in for the WM map in at
 /// most one in this many of the brain's slices: elsewhere the white matter the
 /// regions are drawn from is not known.
-pub const MAX_FALLBACK_SHARE_FOR_ZONES: usize = 5;
+pub const MAX_FALLBACK_SHARE_FOR_ZONES: usize = 3;
 
 impl Inputs {
     /// Resamples the T1 onto the FLAIR grid, checks that they line up, and prepares slices.

@@ -218,7 +218,9 @@ async fn segment(
     let prob_bytes = inputs
         .reference
         .encode_like(OutputData::F32(&seg.probability), true);
+    let names = (flair.name(), t1.map(Source::name));
     Ok(Rc::new(Run {
+        names,
         default_threshold: seg.threshold,
         symmetries,
         filter: seg.wm_filtered.then(|| seg.filter_description()),
@@ -226,7 +228,7 @@ async fn segment(
         seg: RefCell::new(seg),
         timings,
         base,
-        probability_url: blob_url(&prob_bytes),
+        probability_url: blob_url(&prob_bytes, "application/gzip"),
     }))
 }
 
@@ -281,22 +283,22 @@ fn InputPanel(state: AppState) -> impl IntoView {
             >
                 "Drop FLAIR and T1 NIfTI files here (.nii, .nii.gz)"
             </div>
-            <label>"FLAIR "
-                <input type="file" accept=".nii,.gz" data-testid="flair-input"
+            <label class="file">"FLAIR: "
+                <input type="file" accept=".nii,.gz" data-testid="flair-input" class="hidden-input"
                     on:change=move |ev| {
                         let input: HtmlInputElement = event_target(&ev);
                         if let Some(files) = input.files() { take_files(files, Some(false)); }
                     } />
+                <span class="slot" data-testid="flair-name">{move || flair.get().map(|s| s.name()).unwrap_or_else(|| "choose…".into())}</span>
             </label>
-            <span class="slot" data-testid="flair-name">{move || flair.get().map(|s| s.name()).unwrap_or_else(|| "none".into())}</span>
-            <label>"T1 (optional) "
-                <input type="file" accept=".nii,.gz" data-testid="t1-input"
+            <label class="file">"T1 (optional): "
+                <input type="file" accept=".nii,.gz" data-testid="t1-input" class="hidden-input"
                     on:change=move |ev| {
                         let input: HtmlInputElement = event_target(&ev);
                         if let Some(files) = input.files() { take_files(files, Some(true)); }
                     } />
+                <span class="slot" data-testid="t1-name">{move || t1.get().map(|s| s.name()).unwrap_or_else(|| "choose…".into())}</span>
             </label>
-            <span class="slot" data-testid="t1-name">{move || t1.get().map(|s| s.name()).unwrap_or_else(|| "none".into())}</span>
             <button data-testid="swap" on:click=move |_| {
                 let (f, t) = (flair.get_untracked(), t1.get_untracked());
                 flair.set(t);

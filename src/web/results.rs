@@ -11,7 +11,9 @@ use web_sys::{HtmlInputElement, Url};
 use super::engine::Timings;
 use super::viewer::Viewer;
 use crate::model::Symmetries;
+use crate::burden::{Burden, Zone};
 use crate::pipeline::{Inputs, Lesion, Segmentation};
+use crate::report::{self, Details};
 use crate::render::Scene;
 use crate::volume::OutputData;
 
@@ -31,6 +33,8 @@ pub struct Run {
     /// The FLAIR's file name without its extension, for download names.
     pub(super) base: String,
     pub(super) probability_url: String,
+    /// The scans' names as the user gave them, for the report.
+    pub(super) names: (String, Option<String>),
 }
 
 /// What the results panel and the viewer show at one threshold.
@@ -43,6 +47,8 @@ struct Shown {
     min_lesion_mm3: f64,
     mask_url: String,
     mask_name: String,
+    burden: Option<Burden>,
+    burden_notes: Vec<String>,
 }
 
 impl Run {
@@ -91,18 +97,20 @@ impl Run {
             total_ml: seg.total_ml,
             threshold: seg.threshold,
             min_lesion_mm3: seg.min_lesion_mm3,
-            mask_url: blob_url(&mask_bytes),
+            mask_url: blob_url(&mask_bytes, "application/gzip"),
             mask_name: format!("{}_wmh_mask{suffix}.nii.gz", self.base),
+            burden: seg.burden.clone(),
+            burden_notes: seg.burden_notes(),
         }
     }
 }
 
-/// An object URL for downloadable bytes (revoked when replaced).
-pub(super) fn blob_url(bytes: &[u8]) -> String {
+/// An object URL for downloadable bytes of a MIME `kind` (revoked when replaced).
+pub(super) fn blob_url(bytes: &[u8], kind: &str) -> String {
     let array = js_sys::Uint8Array::from(bytes);
     let parts = js_sys::Array::of1(&array);
     let options = web_sys::BlobPropertyBag::new();
-    options.set_type("application/gzip");
+    options.set_type(kind);
     web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options)
         .ok()
         .and_then(|b| Url::create_object_url_with_blob(&b).ok())
@@ -180,25 +188,100 @@ pub(super) fn Results(run: Rc<Run>) -> impl IntoView {
     let (filter, symmetries) = (run.filter.clone(), run.symmetries);
     view! {
         <section class="results">
-            <p data-testid="result">
-                {move || shown.with(|s| summary_text(s, filter.as_deref(), symmetries))}
-            </p>
-            <ThresholdControl run=run.clone() shown=shown dragged=dragged />
-            <MinLesionControl run=run.clone() shown=shown dragged=dragged />
-            <p class="timings" data-testid="timings">
-                {format!(
-                    "prepare {:.2} s · WMH network {:.2} s · WM network {:.2} s · finish {:.2} s",
-                    t.prepare, t.wmh, t.wm, t.finish
-                )}
-            </p>
-            <p>
-                <a data-testid="download-mask" href=move || shown.with(|s| s.mask_url.clone()) download=move || shown.with(|s| s.mask_name.clone())>"Download mask (.nii.gz)"</a>
-                " · "
-                <a data-testid="download-probability" href=run.probability_url.clone() download="wmh_probability.nii.gz">"Download probability map"</a>
-            </p>
-            <Viewer scene=scene cursor=cursor />
-            <LesionTable shown=shown cursor=cursor />
+            <div class="side">
+                <p data-testid="result">
+                    {move || shown.with(|s| summary_text(s, filter.as_deref(), symmetries))}
+                </p>
+                <ThresholdControl run=run.clone() shown=shown dragged=dragged />
+                <MinLesionControl run=run.clone() shown=shown dragged=dragged />
+                <BurdenTable shown=shown />
+                <p class="downloads">
+                    <a data-testid="download-mask" href=move || shown.with(|s| s.mask_url.clone()) download=move || shown.with(|s| s.mask_name.clone())>"Mask (.nii.gz)"</a>
+                    " · "
+                    <a data-testid="download-probability" href=run.probability_url.clone() download="wmh_probability.nii.gz">"Probability map"</a>
+                    " · "
+                    <ReportButton run=run.clone() shown=shown />
+                </p>
+                <LesionTable shown=shown cursor=cursor />
+                <p class="timings" data-testid="timings">
+                    {format!(
+                        "prepare {:.2} s · WMH network {:.2} s · WM network {:.2} s · finish {:.2} s",
+                        t.prepare, t.wmh, t.wm, t.finish
+                    )}
+                </p>
+            </div>
+            <div class="stage">
+                <Viewer scene=scene cursor=cursor />
+            </div>
         </section>
+    }
+}
+
+/// The WMH volume by region, or why it could not be split.
+#[component]
+fn BurdenTable(shown: RwSignal<Shown, LocalStorage>) -> impl IntoView {
+    let rows = move || {
+        shown.with(|s| {
+            s.burden.as_ref().map(|b| {
+                Zone::ALL
+                    .iter()
+                    .map(|&z| {
+                        let ml = b.ml(z).map_or("not placed".into(), |ml| format!("{ml:.2}"));
+                        view! { <tr data-zone=z.label()><td>{z.label()}</td><td>{ml}</td></tr> }
+                    })
+                    .collect_view()
+            })
+        })
+    };
+    view! {
+        <div class="burden" data-testid="burden">
+            <table>
+                <caption>"WMH by region (mL)"</caption>
+                <tbody>{rows}</tbody>
+            </table>
+            {move || shown.with(|s| s.burden_notes.iter().map(|n| view! { <p class="note">{n.clone()}</p> }).collect_view())}
+        </div>
+    }
+}
+
+/// Saves the report: one HTML file with the settings, totals, regions, lesions and
+/// snapshots, made in the page.
+#[component]
+fn ReportButton(run: Rc<Run>, shown: RwSignal<Shown, LocalStorage>) -> impl IntoView {
+    // The last report's URL, revoked when the next is made or the results go: revoking
+    // it at once could cancel the download it started.
+    let last = StoredValue::new_local(None::<String>);
+    on_cleanup(move || {
+        last.try_with_value(|u| u.as_deref().map(Url::revoke_object_url));
+    });
+    let save = move |_| {
+        let seg = run.seg.borrow();
+        let made = String::from(js_sys::Date::new_0().to_iso_string());
+        let filter = run.filter.clone().unwrap_or_else(|| "FLAIR only: white-matter filter off".into());
+        let details = Details {
+            flair: &run.names.0,
+            t1: run.names.1.as_deref(),
+            made: &made,
+            symmetries: run.symmetries.count(),
+            filter: &filter,
+        };
+        let html = shown.with_untracked(|s| report::html(&seg, &s.scene, &details));
+        let url = blob_url(html.as_bytes(), "text/html");
+        let link = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.create_element("a").ok())
+            .and_then(|e| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlAnchorElement>(e).ok());
+        if let Some(a) = link {
+            a.set_href(&url);
+            a.set_download(&format!("{}_wmh_report.html", run.base));
+            a.click();
+        }
+        if let Some(old) = last.try_update_value(|u| u.replace(url)).flatten() {
+            let _ = Url::revoke_object_url(&old);
+        }
+    };
+    view! {
+        <button data-testid="report" on:click=save title="One HTML file with the settings, totals, regions, lesions and snapshots; made here, nothing is uploaded">"Save report"</button>
     }
 }
 
@@ -280,33 +363,50 @@ fn MinLesionControl(
     }
 }
 
-/// The lesions, largest first; clicking one centres the viewer on it.
+/// The lesions, sortable by volume or slice, in a panel that scrolls; clicking one
+/// centres the viewer on it.
 #[component]
 fn LesionTable(
     shown: RwSignal<Shown, LocalStorage>,
     cursor: RwSignal<[usize; 3]>,
 ) -> impl IntoView {
+    // Sorted by slice (inferior first) instead of by volume (largest first).
+    let by_slice = RwSignal::new(false);
     let rows = move || {
-        shown
-            .get()
-            .lesions
+        let mut lesions: Vec<(usize, (Lesion, [usize; 3]))> =
+            shown.get().lesions.into_iter().enumerate().collect();
+        if by_slice.get() {
+            lesions.sort_by_key(|(i, (l, _))| (l.slice, *i));
+        }
+        lesions
             .into_iter()
-            .enumerate()
             .map(|(i, (l, c))| {
                 view! {
-                    <tr class="lesion" on:click=move |_| cursor.set(c)>
+                    <tr class="lesion" tabindex="0" on:click=move |_| cursor.set(c)
+                        on:keydown=move |ev: web_sys::KeyboardEvent| if ev.key() == "Enter" { cursor.set(c) }>
                         <td>{i + 1}</td>
                         <td>{format!("{:.3}", l.volume_ml)}</td>
                         <td>{l.slice + 1}</td>
+                        <td>{l.zone.map_or("", |z| z.label())}</td>
                     </tr>
                 }
             })
             .collect_view()
     };
+    let sort_label = |active: bool| if active { "sorted" } else { "sort" };
     view! {
-        <table class="lesions" data-testid="lesion-table">
-            <thead><tr><th>"#"</th><th>"volume (mL)"</th><th>"slice"</th></tr></thead>
-            <tbody>{rows}</tbody>
-        </table>
+        <div class="lesion-scroll" data-testid="lesion-scroll">
+            <table class="lesions" data-testid="lesion-table">
+                <thead><tr>
+                    <th>"#"</th>
+                    <th><button data-testid="sort-volume" aria-pressed=move || (!by_slice.get()).to_string()
+                        title=move || sort_label(!by_slice.get()) on:click=move |_| by_slice.set(false)>"volume (mL)"</button></th>
+                    <th><button data-testid="sort-slice" aria-pressed=move || by_slice.get().to_string()
+                        title=move || sort_label(by_slice.get()) on:click=move |_| by_slice.set(true)>"slice"</button></th>
+                    <th>"region"</th>
+                </tr></thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </div>
     }
 }

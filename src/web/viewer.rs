@@ -19,8 +19,21 @@ use super::WebError;
 use crate::render::gpu::{SliceRenderer, ViewTarget};
 use crate::render::{Display, Layout, Scene, VIEWS, View};
 
-/// Longest physical side of a view on screen, CSS pixels.
-const VIEW_PX: f64 = 300.0;
+/// Width of the side panel beside the viewer and the page's margins, CSS pixels
+/// (`.results` and `body` in `www/style.css`).
+const BESIDE_PX: f64 = 360.0 + 48.0;
+/// Bounds of a view's longest physical side on screen, CSS pixels.
+const VIEW_PX: (f64, f64) = (200.0, 480.0);
+
+/// The longest physical side of a view: the three views fill the window's width
+/// beside the side panel.
+fn view_px() -> f64 {
+    let width = web_sys::window()
+        .and_then(|w| w.inner_width().ok())
+        .and_then(|w| w.as_f64())
+        .unwrap_or(1400.0);
+    ((width - BESIDE_PX - 2.0 * GAP_PX) / 3.0).clamp(VIEW_PX.0, VIEW_PX.1)
+}
 /// Space between views, CSS pixels (the grid's column gap in `www/style.css`).
 const GAP_PX: f64 = 16.0;
 
@@ -211,7 +224,7 @@ impl Surface {
         Self {
             canvas: NodeRef::new(),
             grid: NodeRef::new(),
-            layout: Rc::new(Layout::new(scene, VIEW_PX, GAP_PX)),
+            layout: Rc::new(Layout::new(scene, view_px(), GAP_PX)),
             gpu: Rc::default(),
             ready: RwSignal::new(false),
             api: RwSignal::new("Starting the viewer…".to_string()),

@@ -144,6 +144,35 @@ async function scenario(name, extraArgs, query, expectBackend, expectViewer, sym
   await page.keyboard.press("ArrowUp");
   const after = await page.textContent("[data-testid=view-axial] figcaption");
   check(before !== after, `${name}: arrow key moves the axial slice ("${before}" -> "${after}")`);
+  // The burden by region equals the CLI's --json; the report holds the totals and the
+  // regions; clicking a lesion's row centres the viewer on its slice.
+  const zones = await page.$$eval("[data-testid=burden] tr[data-zone]", (trs) => Object.fromEntries(trs.map((tr) => [tr.dataset.zone, tr.cells[1].textContent])));
+  if (process.env.WMH_CLI_EXAMPLE_JSON) {
+    const cli = JSON.parse(fs.readFileSync(process.env.WMH_CLI_EXAMPLE_JSON, "utf8")).burden;
+    const want = Object.fromEntries(["periventricular", "deep", "juxtacortical", "infratentorial"].map((z) => [z, cli[`${z}_ml`] == null ? "not placed" : cli[`${z}_ml`].toFixed(2)]));
+    check(JSON.stringify(zones) === JSON.stringify(want), `${name}: burden by region equals the CLI's (${JSON.stringify(zones)} against ${JSON.stringify(want)})`);
+  }
+  const [reportDl] = await Promise.all([page.waitForEvent("download"), page.click("[data-testid=report]")]);
+  const reportPath = path.join(profile, "report.html");
+  await reportDl.saveAs(reportPath);
+  const report = fs.readFileSync(reportPath, "utf8");
+  const total = /(\d+) lesions, ([\d.]+) mL/.exec(text);
+  check(report.includes(`<p data-total>${total[1]} lesions, ${total[2]} mL</p>`) && report.includes(`<tr><td>deep</td><td>${zones.deep}</td></tr>`) && /src="data:image\/png;base64,/.test(report),
+    `${name}: the report (${reportDl.suggestedFilename()}, ${report.length} bytes) holds the totals, the regions and snapshots`);
+  const rows = await page.$$eval("[data-testid=lesion-table] tbody tr", (trs) => trs.map((tr) => tr.cells[2].textContent));
+  const axial = () => page.textContent("[data-testid=view-axial] figcaption");
+  const target = rows.findIndex((slice, i) => slice !== rows[0] && i > 0);
+  if (target > 0) {
+    const start = await axial();
+    await page.click(`[data-testid=lesion-table] tbody tr:nth-child(${target + 1})`);
+    const moved = await axial();
+    check(moved !== start, `${name}: clicking lesion ${target + 1} (slice ${rows[target]}) moves the viewer ("${start}" -> "${moved}")`);
+    await page.click("[data-testid=lesion-table] tbody tr:nth-child(1)");
+  }
+  await page.click("[data-testid=sort-slice]");
+  const bySlice = await page.$$eval("[data-testid=lesion-table] tbody tr", (trs) => trs.map((tr) => Number(tr.cells[2].textContent)));
+  check(bySlice.every((v, i) => i === 0 || bySlice[i - 1] <= v), `${name}: the lesion table sorts by slice (${bySlice.join(", ")})`);
+  await page.click("[data-testid=sort-volume]");
   const exampleMask = await downloadMask(path.join(profile, "example-mask.nii.gz"));
   if (process.env.WMH_CLI_EXAMPLE_MASK) {
     const d = dice(voxels(exampleMask), voxels(process.env.WMH_CLI_EXAMPLE_MASK));

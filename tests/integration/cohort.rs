@@ -162,6 +162,34 @@ fn a_cohort_gives_segments_masks_and_a_bad_case_fails_alone() {
         assert!((total - json["total_ml"].as_f64().unwrap()).abs() < 1e-9);
     }
 
+    // The burden by region: with a T1 its zones add up to the total, in the JSON and the
+    // CSV alike; FLAIR-only there is none, and the JSON says why.
+    let burden = &json_both["burden"];
+    let zones = [
+        "periventricular_ml",
+        "deep_ml",
+        "juxtacortical_ml",
+        "infratentorial_ml",
+    ];
+    let sum: f64 = zones.iter().filter_map(|z| burden[z].as_f64()).sum();
+    assert!(
+        (sum - json_both["total_ml"].as_f64().unwrap()).abs() < 1e-9,
+        "{burden}"
+    );
+    for z in zones {
+        let csv = row("both")[z].parse::<f64>().ok();
+        assert_eq!(csv.is_some(), burden[z].is_number(), "{z}");
+        assert!(csv.is_none_or(|v| (v - burden[z].as_f64().unwrap()).abs() < 1e-9));
+        assert_eq!(row("flaironly")[z], "", "{z}");
+    }
+    assert!(json_flair["burden"].is_null());
+    assert!(
+        json_flair["burden_notes"][0]
+            .as_str()
+            .unwrap()
+            .contains("need a T1")
+    );
+
     // lesions.csv lists each case's lesions, largest first, summing to its total.
     let lesions = read_csv(&out.join("lesions.csv"));
     for id in ["both", "flaironly"] {
