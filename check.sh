@@ -93,11 +93,12 @@ mkdir -p "$e2e"
 export WMH_CLI_EXAMPLE_JSON="$e2e/example.json" WMH_CLI_EXAMPLE_MASK="$e2e/example-mask.nii.gz" WMH_CLI_EXAMPLE_MASK_LOW="$e2e/example-mask-low.nii.gz" \
   WMH_CLI_EXAMPLE_MASK_MIN="$e2e/example-mask-min.nii.gz" \
   WMH_CLI_EXAMPLE_MASK_SYM8="$e2e/example-mask-sym8.nii.gz"
-real=../shared/data/flair/simvent-104252
+# A real vascular case with over 100 lesions: the page must still fit the window.
+real=../shared/data/vascular/wmh2017-utrecht-39
 if [ -d "$real" ]; then
   ./target/release/wmh segment --flair "$real/flair.nii.gz" --t1 "$real/t1.nii.gz" \
-    --output "$e2e/real-mask.nii.gz" --json >/dev/null
-  export WMH_REAL_CASE="$real" WMH_CLI_REAL_MASK="$e2e/real-mask.nii.gz"
+    --output "$e2e/real-mask.nii.gz" --json >"$e2e/real.json"
+  export WMH_REAL_CASE="$real" WMH_CLI_REAL_MASK="$e2e/real-mask.nii.gz" WMH_CLI_REAL_JSON="$e2e/real.json"
 else
   echo "note: ../shared/data is absent; the browser test runs the built-in example only"
 fi

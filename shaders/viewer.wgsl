@@ -16,7 +16,12 @@ struct Params {
     width: f32,
     opacity: f32,
     // Bit 0: draw the WM contour. Bit 1: the target stores sRGB, so encode linear.
+    // Bit 2: rows are thick slices, so the contour is drawn within rows only.
     flags: u32,
+    // The slice point (texels) at the view's middle, and the magnification.
+    centre: vec2<f32>,
+    zoom: f32,
+    pad: f32,
 };
 
 const LABEL_WMH: u32 = 1u;
@@ -30,7 +35,7 @@ const CONTOUR_RGB: vec3<f32> = vec3<f32>(1.0, 210.0 / 255.0, 0.0);
 
 struct VertexOut {
     @builtin(position) position: vec4<f32>,
-    // Position in the slice, in texels: (0, 0) top-left, `size` bottom-right.
+    // Position in the slice, in texels: (0, 0) top-left, `size` bottom-right (at zoom 1).
     @location(0) texel: vec2<f32>,
 };
 
@@ -40,7 +45,7 @@ fn vs_main(@builtin(vertex_index) i: u32) -> VertexOut {
     let uv = vec2<f32>(f32((i << 1u) & 2u), f32(i & 2u));
     var out: VertexOut;
     out.position = vec4<f32>(uv.x * 2.0 - 1.0, 1.0 - uv.y * 2.0, 0.0, 1.0);
-    out.texel = uv * params.size;
+    out.texel = params.centre + (uv - 0.5) * params.size / params.zoom;
     return out;
 }
 
@@ -53,10 +58,15 @@ fn on_contour(c: vec2<i32>) -> bool {
     if !region_at(c) {
         return false;
     }
-    if any(c == vec2<i32>(0)) || any(c == last) {
+    let across = c.x == 0 || c.x == last.x
+        || !region_at(c + vec2<i32>(-1, 0)) || !region_at(c + vec2<i32>(1, 0));
+    if across {
         return true;
     }
-    return !region_at(c + vec2<i32>(-1, 0)) || !region_at(c + vec2<i32>(1, 0))
+    if (params.flags & 4u) != 0u {
+        return false;
+    }
+    return c.y == 0 || c.y == last.y
         || !region_at(c + vec2<i32>(0, -1)) || !region_at(c + vec2<i32>(0, 1));
 }
 

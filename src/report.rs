@@ -141,7 +141,7 @@ pub fn html(seg: &Segmentation, scene: &Scene, details: &Details) -> String {
             level,
             width,
             opacity: 0.5,
-            contour: false,
+            ..Display::default()
         }
     };
     out += "<h2>Snapshots</h2>\n";

@@ -311,23 +311,28 @@ pub fn run(args: Args) -> Result<()> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
-        let averaged = match summary.symmetries {
-            1 => String::new(),
-            n => format!(", averaged over {n} symmetries"),
-        };
-        println!(
-            "{} lesions, {:.2} mL total WMH ({filter}{averaged}), written to {} in {:.1} s",
-            summary.lesion_count,
-            summary.total_ml,
-            summary.output.display(),
-            summary.seconds
-        );
-        if let Some(line) = seg_burden {
-            println!("by region: {line}");
-        }
-        for note in &summary.burden_notes {
-            eprintln!("wmh: {note}");
-        }
+        print_text(&summary, &filter, seg_burden.as_deref());
     }
     Ok(())
+}
+
+/// The summary in words: one line, the burden by region, and what it could not place.
+fn print_text(summary: &Summary, filter: &str, burden: Option<&str>) {
+    let averaged = match summary.symmetries {
+        1 => String::new(),
+        n => format!(", averaged over {n} symmetries"),
+    };
+    println!(
+        "{} lesions, {:.2} mL total WMH ({filter}{averaged}), written to {} in {:.1} s",
+        summary.lesion_count,
+        summary.total_ml,
+        summary.output.display(),
+        summary.seconds
+    );
+    if let Some(line) = burden {
+        println!("by region: {line}");
+    }
+    for note in &summary.burden_notes {
+        eprintln!("wmh: {note}");
+    }
 }

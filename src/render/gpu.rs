@@ -5,24 +5,28 @@
 
 use wgpu::util::DeviceExt;
 
-use super::{Display, Slice};
+use super::{Display, MAX_ZOOM, Slice, view_centre};
 
 /// The viewer's WGSL source.
 pub const SHADER: &str = include_str!("../../shaders/viewer.wgsl");
 
 /// Bytes of the shader's `Params` uniform block.
-const PARAMS_BYTES: usize = 32;
+const PARAMS_BYTES: usize = 48;
 
 /// The shader's `Params` block for a slice of `size` with its crosshair at `cursor`
-/// (column, row) under `display`, little-endian as WGSL lays it out.
+/// (column, row) under `display`, little-endian as WGSL lays it out; `thick_rows` as
+/// in [`Slice::thick_rows`].
 pub fn params(
     size: (usize, usize),
     cursor: (usize, usize),
     display: &Display,
     srgb_target: bool,
+    thick_rows: bool,
 ) -> [u8; PARAMS_BYTES] {
-    let flags = u32::from(display.contour) | (u32::from(srgb_target) << 1);
-    let words: [[u8; 4]; 8] = [
+    let flags =
+        u32::from(display.contour) | (u32::from(srgb_target) << 1) | (u32::from(thick_rows) << 2);
+    let centre = view_centre(size, cursor, display);
+    let words: [[u8; 4]; 12] = [
         (size.0 as f32).to_le_bytes(),
         (size.1 as f32).to_le_bytes(),
         (cursor.0 as f32).to_le_bytes(),
@@ -31,6 +35,10 @@ pub fn params(
         display.width.max(f32::EPSILON).to_le_bytes(),
         display.opacity.to_le_bytes(),
         flags.to_le_bytes(),
+        centre[0].to_le_bytes(),
+        centre[1].to_le_bytes(),
+        display.zoom.clamp(1.0, MAX_ZOOM).to_le_bytes(),
+        0f32.to_le_bytes(),
     ];
     let mut out = [0u8; PARAMS_BYTES];
     for (chunk, w) in out.chunks_exact_mut(4).zip(words) {
@@ -51,6 +59,8 @@ pub struct ViewTarget {
     size: (usize, usize),
     /// Crosshair of the slice last uploaded.
     cursor: std::cell::Cell<(usize, usize)>,
+    /// Whether the slice last uploaded has thick rows.
+    thick_rows: std::cell::Cell<bool>,
     image: wgpu::Texture,
     labels: wgpu::Texture,
     params: wgpu::Buffer,
@@ -174,6 +184,7 @@ impl SliceRenderer {
         ViewTarget {
             size,
             cursor: Default::default(),
+            thick_rows: Default::default(),
             image,
             labels,
             params,
@@ -210,12 +221,19 @@ impl SliceRenderer {
         write(&target.image, &image, 4);
         write(&target.labels, &slice.labels, 1);
         target.cursor.set(slice.cursor);
+        target.thick_rows.set(slice.thick_rows);
     }
 
     /// Writes `display` (and the uploaded slice's crosshair) into `target`'s uniforms:
     /// all a window/level, opacity or contour change needs.
     pub fn set_display(&self, queue: &wgpu::Queue, target: &ViewTarget, display: &Display) {
-        let block = params(target.size, target.cursor.get(), display, self.srgb_target);
+        let block = params(
+            target.size,
+            target.cursor.get(),
+            display,
+            self.srgb_target,
+            target.thick_rows.get(),
+        );
         queue.write_buffer(&target.params, 0, &block);
     }
 
@@ -239,13 +257,16 @@ mod tests {
             width: 2.0,
             opacity: 0.25,
             contour: true,
+            ..Display::default()
         };
-        let p = params((3, 2), (1, 0), &d, true);
+        let p = params((3, 2), (1, 0), &d, true, true);
         let f = |i: usize| f32::from_le_bytes(p[i * 4..i * 4 + 4].try_into().unwrap());
         assert_eq!(
             [f(0), f(1), f(2), f(3), f(4), f(5), f(6)],
             [3.0, 2.0, 1.0, 0.0, 5.0, 2.0, 0.25]
         );
-        assert_eq!(u32::from_le_bytes(p[28..32].try_into().unwrap()), 3);
+        assert_eq!(u32::from_le_bytes(p[28..32].try_into().unwrap()), 7);
+        // Zoom 1: centred on the slice's middle.
+        assert_eq!([f(8), f(9), f(10)], [1.5, 1.0, 1.0]);
     }
 }

@@ -85,6 +85,53 @@ pub struct Display {
     pub opacity: f32,
     /// Whether to draw the WM-region contour.
     pub contour: bool,
+    /// Magnification: 1 shows whole slices, 2 half their width and height.
+    pub zoom: f32,
+    /// Shift of the views' centres from the crosshair, in fractions of each slice's
+    /// width and height (when zoomed).
+    pub pan: [f32; 2],
+}
+
+impl Default for Display {
+    fn default() -> Self {
+        Self {
+            level: 0.5,
+            width: 1.0,
+            opacity: 0.6,
+            contour: false,
+            zoom: 1.0,
+            pan: [0.0; 2],
+        }
+    }
+}
+
+/// Largest magnification the viewer offers.
+pub const MAX_ZOOM: f32 = 8.0;
+
+/// Where a view of a slice of `size` texels is centred (texel coordinates): on the
+/// crosshair moved by `pan`, kept far enough inside that the view, 1/`zoom` of the
+/// slice, never leaves it. At zoom 1 that is the slice's middle.
+pub fn view_centre(size: (usize, usize), cursor: (usize, usize), d: &Display) -> [f32; 2] {
+    let zoom = d.zoom.clamp(1.0, MAX_ZOOM);
+    let axis = |n: usize, c: usize, pan: f32| {
+        let n = n as f32;
+        let half = 0.5 * n / zoom;
+        (c as f32 + 0.5 + pan * n).clamp(half, n - half)
+    };
+    [
+        axis(size.0, cursor.0, d.pan[0]),
+        axis(size.1, cursor.1, d.pan[1]),
+    ]
+}
+
+/// The texel position (fractional) under the point at fractions (`fx`, `fy`) of a view
+/// centred at `centre` (see [`view_centre`]): what the shader draws there.
+pub fn texel_at(size: (usize, usize), centre: [f32; 2], zoom: f32, fx: f64, fy: f64) -> (f64, f64) {
+    let zoom = f64::from(zoom.clamp(1.0, MAX_ZOOM));
+    (
+        f64::from(centre[0]) + (fx - 0.5) * size.0 as f64 / zoom,
+        f64::from(centre[1]) + (fy - 0.5) * size.1 as f64 / zoom,
+    )
 }
 
 /// Label bit of a WMH voxel in [`Slice::labels`].
@@ -106,7 +153,14 @@ pub struct Slice {
     pub labels: Vec<u8>,
     /// Column and row of the crosshair.
     pub cursor: (usize, usize),
+    /// Whether each row is a thick slice (rows over [`THICK_ROWS`] times as far apart
+    /// as columns): the WM contour is then drawn within rows only, so the slice steps
+    /// do not show as blocks.
+    pub thick_rows: bool,
 }
+
+/// Ratio of row to column spacing above which a view's rows count as thick slices.
+pub const THICK_ROWS: f64 = 1.5;
 
 impl Scene {
     /// A default window: the 1st to 99th percentile of non-zero intensities.
@@ -173,12 +227,14 @@ impl Scene {
                 );
             }
         }
+        let (ca, ra) = view.plane_axes();
         Slice {
             width: w,
             height: h,
             image,
             labels,
             cursor: self.screen_of(view, cursor),
+            thick_rows: self.spacing[ra] > THICK_ROWS * self.spacing[ca],
         }
     }
 }
@@ -200,22 +256,19 @@ pub fn crosshair(px: [f32; 3]) -> [f32; 3] {
 
 impl Slice {
     /// Whether texel (`col`, `row`) is a WM-region texel with a neighbour outside the
-    /// region (the slice border counts as outside).
+    /// region (the slice border counts as outside); with thick rows, only neighbours
+    /// in its row count.
     pub fn on_contour(&self, col: usize, row: usize) -> bool {
         let region = |c: usize, r: usize| self.labels[r * self.width + c] & LABEL_REGION != 0;
-        region(col, row)
-            && (col == 0
-                || row == 0
-                || col + 1 == self.width
-                || row + 1 == self.height
-                || !region(col - 1, row)
-                || !region(col + 1, row)
-                || !region(col, row - 1)
-                || !region(col, row + 1))
+        let across =
+            col == 0 || col + 1 == self.width || !region(col - 1, row) || !region(col + 1, row);
+        let along =
+            row == 0 || row + 1 == self.height || !region(col, row - 1) || !region(col, row + 1);
+        region(col, row) && (across || (!self.thick_rows && along))
     }
 
     /// RGBA pixels, one per texel: the CPU reference of `shaders/viewer.wgsl` at one
-    /// screen pixel per texel, which `tests/render_gpu.rs` holds the shader to.
+    /// screen pixel per texel and zoom 1, which `tests/render_gpu.rs` holds the shader to.
     pub fn shade(&self, d: &Display) -> Vec<u8> {
         let mut rgba = Vec::with_capacity(self.width * self.height * 4);
         for row in 0..self.height {
@@ -319,7 +372,7 @@ mod tests {
             level: 11.5,
             width: 23.0,
             opacity: 1.0,
-            contour: false,
+            ..Display::default()
         }
     }
 
@@ -412,8 +465,70 @@ mod tests {
             width: 1.0,
             opacity: 0.0,
             contour: true,
+            ..Display::default()
         });
         assert_eq!(rgba[(5 + 2) * 4 + 1], 210); // top row of the region, off the crosshair
+    }
+
+    #[test]
+    fn thick_slices_are_outlined_within_each_slice_not_as_blocks() {
+        // A coronal view of 1 x 1 x 4 mm voxels: its rows are 4 mm slices.
+        let dims = [5, 1, 5];
+        let mut region = vec![0u8; 25];
+        for z in 1..4 {
+            for x in 1..4 {
+                region[index(dims, x, 0, z)] = 1;
+            }
+        }
+        let s = Scene {
+            dims,
+            spacing: [1.0, 1.0, 4.0],
+            image: vec![0.0; 25],
+            mask: vec![0; 25],
+            region: Some(region),
+        };
+        let slice = s.slice(View::Coronal, [0, 0, 0]);
+        assert!(slice.thick_rows && !s.slice(View::Axial, [0, 0, 0]).thick_rows);
+        // The region's left and right ends in each slice are outlined; its top and
+        // bottom rows, edges only across slices, are not.
+        assert!(slice.on_contour(1, 1) && slice.on_contour(3, 2));
+        assert!(!slice.on_contour(2, 1) && !slice.on_contour(2, 3));
+    }
+
+    #[test]
+    fn zoom_centres_views_on_the_crosshair_inside_the_slice() {
+        let d = |zoom, pan| Display {
+            zoom,
+            pan,
+            ..Display::default()
+        };
+        // Zoom 1: the slice's middle, wherever the crosshair is.
+        assert_eq!(
+            view_centre((100, 50), (3, 40), &d(1.0, [0.0; 2])),
+            [50.0, 25.0]
+        );
+        // Zoom 2: on the crosshair, but no nearer the edge than a quarter of the slice.
+        assert_eq!(
+            view_centre((100, 50), (60, 20), &d(2.0, [0.0; 2])),
+            [60.5, 20.5]
+        );
+        assert_eq!(
+            view_centre((100, 50), (3, 49), &d(2.0, [0.0; 2])),
+            [25.0, 37.5]
+        );
+        // Pan moves the centre by fractions of the slice.
+        assert_eq!(
+            view_centre((100, 50), (60, 20), &d(2.0, [0.1, 0.0])),
+            [70.5, 20.5]
+        );
+        // The view's middle is its centre; its corners are 1/zoom of the slice apart.
+        let c = [60.5, 20.5];
+        assert_eq!(texel_at((100, 50), c, 2.0, 0.5, 0.5), (60.5, 20.5));
+        assert_eq!(texel_at((100, 50), c, 2.0, 0.0, 1.0), (35.5, 33.0));
+        assert_eq!(
+            texel_at((100, 50), [50.0, 25.0], 1.0, 0.25, 0.0),
+            (25.0, 0.0)
+        );
     }
 
     #[test]

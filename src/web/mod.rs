@@ -5,6 +5,7 @@
 //! files come from the user's disk, weights from the page's own `weights/` folder.
 
 mod app;
+mod controls;
 mod engine;
 mod error;
 mod results;

@@ -10,11 +10,11 @@ use web_sys::{HtmlInputElement, Url};
 
 use super::engine::Timings;
 use super::viewer::Viewer;
-use crate::model::Symmetries;
 use crate::burden::{Burden, Zone};
+use crate::model::Symmetries;
 use crate::pipeline::{Inputs, Lesion, Segmentation};
-use crate::report::{self, Details};
 use crate::render::Scene;
+use crate::report::{self, Details};
 use crate::volume::OutputData;
 
 /// One segmentation run: the prepared inputs and the networks' result, kept so the
@@ -257,7 +257,10 @@ fn ReportButton(run: Rc<Run>, shown: RwSignal<Shown, LocalStorage>) -> impl Into
     let save = move |_| {
         let seg = run.seg.borrow();
         let made = String::from(js_sys::Date::new_0().to_iso_string());
-        let filter = run.filter.clone().unwrap_or_else(|| "FLAIR only: white-matter filter off".into());
+        let filter = run
+            .filter
+            .clone()
+            .unwrap_or_else(|| "FLAIR only: white-matter filter off".into());
         let details = Details {
             flair: &run.names.0,
             t1: run.names.1.as_deref(),

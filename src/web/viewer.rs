@@ -13,11 +13,11 @@ use std::rc::Rc;
 use leptos::html::{Canvas, Div};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use web_sys::HtmlInputElement;
 
 use super::WebError;
+use super::controls::{DisplayControls, DisplaySignals, PlaneControls};
 use crate::render::gpu::{SliceRenderer, ViewTarget};
-use crate::render::{Display, Layout, Scene, VIEWS, View};
+use crate::render::{Display, Layout, Scene, VIEWS, View, texel_at, view_centre};
 
 /// Width of the side panel beside the viewer and the page's margins, CSS pixels
 /// (`.results` and `body` in `www/style.css`).
@@ -179,37 +179,14 @@ impl Gpu {
     }
 }
 
-/// Slider, labels and caption under one view.
-#[component]
-fn PlaneControls(view: View, n: usize, cursor: RwSignal<[usize; 3]>) -> impl IntoView {
-    let axis = view.axis();
-    let (left, right) = view.edge_labels();
-    let name = view.name();
-    view! {
-        <figure class="plane" data-testid=format!("view-{name}")>
-            <input type="range" min="0" max=n - 1 data-testid=format!("slider-{name}")
-                prop:value=move || cursor.get()[axis].to_string()
-                on:input=move |ev| {
-                    let input: HtmlInputElement = event_target(&ev);
-                    if let Ok(v) = input.value().parse::<usize>() {
-                        cursor.update(|c| c[axis] = v.min(n - 1));
-                    }
-                } />
-            <figcaption>
-                <span class="edge">{left}</span>
-                <span>{move || format!("{name} {}/{}", cursor.get()[axis] + 1, n)}</span>
-                <span class="edge">{right}</span>
-            </figcaption>
-        </figure>
-    }
-}
-
 /// The canvas, its grid and what draws on it, shared by the effects and handlers.
 #[derive(Clone)]
 struct Surface {
     canvas: NodeRef<Canvas>,
     grid: NodeRef<Div>,
-    layout: Rc<Layout>,
+    layout: Rc<RefCell<Layout>>,
+    /// Bumped when the layout changed (the window was resized), to draw again.
+    resized: RwSignal<u32>,
     gpu: Rc<RefCell<Option<Gpu>>>,
     /// Whether the device is open.
     ready: RwSignal<bool>,
@@ -224,7 +201,8 @@ impl Surface {
         Self {
             canvas: NodeRef::new(),
             grid: NodeRef::new(),
-            layout: Rc::new(Layout::new(scene, view_px(), GAP_PX)),
+            layout: Rc::new(RefCell::new(Layout::new(scene, view_px(), GAP_PX))),
+            resized: RwSignal::new(0),
             gpu: Rc::default(),
             ready: RwSignal::new(false),
             api: RwSignal::new("Starting the viewer…".to_string()),
@@ -243,17 +221,7 @@ impl Surface {
             let (Some(c), Some(g)) = (this.canvas.get(), this.grid.get()) else {
                 return;
             };
-            let (w, h) = this.layout.size;
-            c.set_width((w * this.dpr).round() as u32);
-            c.set_height((h * this.dpr).round() as u32);
-            let style = web_sys::HtmlElement::style(&c);
-            let _ = style.set_property("width", &format!("{w}px"));
-            let _ = style.set_property("height", &format!("{h}px"));
-            let columns: Vec<String> = (this.layout.views.iter())
-                .map(|(_, r)| format!("{}px", r[2]))
-                .collect();
-            let _ = web_sys::HtmlElement::style(&g)
-                .set_property("grid-template-columns", &columns.join(" "));
+            this.size_canvas(&c, &g);
             let (scene, gpu, api, ready) = (scene.clone(), this.gpu.clone(), this.api, this.ready);
             spawn_local(async move {
                 match Gpu::new(c, &scene).await {
@@ -272,6 +240,44 @@ impl Surface {
         });
     }
 
+    /// Sizes the canvas and the grid's columns to the layout (CSSOM: the CSP forbids
+    /// style attributes).
+    fn size_canvas(&self, c: &web_sys::HtmlCanvasElement, g: &web_sys::HtmlDivElement) {
+        let layout = self.layout.borrow();
+        let (w, h) = layout.size;
+        c.set_width((w * self.dpr).round() as u32);
+        c.set_height((h * self.dpr).round() as u32);
+        let style = web_sys::HtmlElement::style(c);
+        let _ = style.set_property("width", &format!("{w}px"));
+        let _ = style.set_property("height", &format!("{h}px"));
+        let columns: Vec<String> = (layout.views.iter())
+            .map(|(_, r)| format!("{}px", r[2]))
+            .collect();
+        let _ = web_sys::HtmlElement::style(g)
+            .set_property("grid-template-columns", &columns.join(" "));
+    }
+
+    /// Lays the views out again for the window's new width: the canvas, the grid and
+    /// the drawing surface follow, and the views are drawn again.
+    fn relayout(&self, scene: &Scene) {
+        let layout = Layout::new(scene, view_px(), GAP_PX);
+        if *self.layout.borrow() == layout {
+            return;
+        }
+        *self.layout.borrow_mut() = layout;
+        let (Some(c), Some(g)) = (self.canvas.get_untracked(), self.grid.get_untracked()) else {
+            return;
+        };
+        self.size_canvas(&c, &g);
+        if let Some(gpu) = self.gpu.borrow_mut().as_mut() {
+            gpu.config.width = c.width().max(1);
+            gpu.config.height = c.height().max(1);
+            gpu.surface.configure(&gpu.device, &gpu.config);
+            gpu.shown.set(None);
+        }
+        self.resized.update(|n| *n += 1);
+    }
+
     /// Draws again whenever the scene (a new mask), the display settings or the cursor
     /// change, once the device is ready.
     fn redraw_on_change(
@@ -284,6 +290,7 @@ impl Surface {
         let drawn: RefCell<Option<Rc<Scene>>> = RefCell::default();
         Effect::new(move |_| {
             let (s, d, c) = (scene.get(), display.get(), cursor.get());
+            this.resized.track();
             if this.ready.get()
                 && let Some(g) = this.gpu.borrow().as_ref()
             {
@@ -295,7 +302,7 @@ impl Surface {
                 {
                     g.shown.set(None);
                 }
-                g.draw(&s, &this.layout, this.dpr, c, &d);
+                g.draw(&s, &this.layout.borrow(), this.dpr, c, &d);
                 *drawn.borrow_mut() = Some(s);
             }
         });
@@ -308,12 +315,14 @@ impl Surface {
             ev.client_x() as f64 - rect.left(),
             ev.client_y() as f64 - rect.top(),
         );
-        self.layout.hit(x, y)
+        self.layout.borrow().hit(x, y)
     }
 }
 
-/// Moving the cursor: a click sets it, the wheel and the arrow keys step through the
-/// slices of the view last used.
+/// Moving the cursor and the picture, by the NiiVue conventions: a click sets the
+/// crosshair, the wheel and the arrow keys step through the slices of the view last
+/// used, Ctrl+wheel zooms, dragging with the right button sets window (across) and
+/// level (up and down), dragging with the middle button or Shift pans.
 #[derive(Clone)]
 struct Navigation {
     scene: Rc<Scene>,
@@ -321,6 +330,16 @@ struct Navigation {
     cursor: RwSignal<[usize; 3]>,
     /// The view the keys move (the last one clicked or scrolled).
     active: RwSignal<View>,
+    display: DisplaySignals,
+    /// The drag under way: its kind, where it last was (client pixels), and the view.
+    drag: RwSignal<Option<(Drag, f64, f64, View)>>,
+}
+
+/// What a drag on the canvas does.
+#[derive(Clone, Copy, PartialEq)]
+enum Drag {
+    WindowLevel,
+    Pan,
 }
 
 impl Navigation {
@@ -335,14 +354,21 @@ impl Navigation {
         let Some((view, fx, fy)) = self.surface.hit(&ev) else {
             return;
         };
-        let (w, h) = self.scene.view_size(view);
-        let col = ((fx * w as f64) as usize).min(w - 1);
-        let row = ((fy * h as f64) as usize).min(h - 1);
+        if ev.shift_key() {
+            return;
+        }
+        let cursor = self.cursor.get_untracked();
+        let size = self.scene.view_size(view);
+        let centre = view_centre(
+            size,
+            self.scene.screen_of(view, cursor),
+            &self.display.display(),
+        );
+        let (x, y) = texel_at(size, centre, self.display.zoom.get_untracked(), fx, fy);
+        let col = (x.max(0.0) as usize).min(size.0 - 1);
+        let row = (y.max(0.0) as usize).min(size.1 - 1);
         self.active.set(view);
-        let at = self
-            .scene
-            .voxel_at(view, self.cursor.get_untracked(), col, row);
-        self.cursor.set(at);
+        self.cursor.set(self.scene.voxel_at(view, cursor, col, row));
     }
 
     fn wheel(&self, ev: web_sys::WheelEvent) {
@@ -350,8 +376,58 @@ impl Navigation {
             return;
         };
         ev.prevent_default();
+        if ev.ctrl_key() {
+            self.display
+                .zoom_by(if ev.delta_y() > 0.0 { 1.0 / 1.25 } else { 1.25 });
+            return;
+        }
         self.active.set(view);
         self.step(view, if ev.delta_y() > 0.0 { -1 } else { 1 });
+    }
+
+    /// Starts a window/level drag (right button) or a pan (middle button, or Shift).
+    fn press(&self, ev: web_sys::MouseEvent) {
+        let Some((view, _, _)) = self.surface.hit(&ev) else {
+            return;
+        };
+        let kind = match (ev.button(), ev.shift_key()) {
+            (2, _) => Drag::WindowLevel,
+            (1, _) | (0, true) => Drag::Pan,
+            _ => return,
+        };
+        ev.prevent_default();
+        let at = (f64::from(ev.client_x()), f64::from(ev.client_y()));
+        self.drag.set(Some((kind, at.0, at.1, view)));
+    }
+
+    /// Follows a drag: a view's width in pixels spans the whole intensity range (window)
+    /// or the whole slice (pan).
+    fn follow(&self, ev: web_sys::MouseEvent) {
+        let Some((kind, x0, y0, view)) = self.drag.get_untracked() else {
+            return;
+        };
+        let (x, y) = (f64::from(ev.client_x()), f64::from(ev.client_y()));
+        let rect = (self.surface.layout.borrow().views.iter())
+            .find(|(v, _)| *v == view)
+            .map_or([0.0, 0.0, 1.0, 1.0], |(_, r)| *r);
+        let (dx, dy) = (((x - x0) / rect[2]) as f32, ((y - y0) / rect[3]) as f32);
+        let d = &self.display;
+        match kind {
+            Drag::WindowLevel => {
+                let r = d.range();
+                d.width
+                    .update(|w| *w = (*w + dx * r).clamp(r / 200.0, 2.0 * r));
+                d.level.update(|l| *l = (*l - dy * r).clamp(0.0, 1.5 * r));
+            }
+            Drag::Pan => {
+                let z = d.zoom.get_untracked();
+                d.pan.update(|p| {
+                    p[0] = (p[0] - dx / z).clamp(-1.0, 1.0);
+                    p[1] = (p[1] - dy / z).clamp(-1.0, 1.0);
+                });
+            }
+        }
+        self.drag.set(Some((kind, x, y, view)));
     }
 
     fn key(&self, ev: web_sys::KeyboardEvent) {
@@ -375,84 +451,59 @@ pub fn Viewer(
     // image and region, and so the layout and the device, stay those of the first scene.
     let (scene_now, scene) = (scene, scene.get_untracked());
     let (level0, width0) = scene.default_window();
-    let level = RwSignal::new(level0);
-    let width = RwSignal::new(width0);
-    let opacity = RwSignal::new(0.6f32);
-    let contour = RwSignal::new(scene.region.is_some());
-    let display = Memo::new(move |_| Display {
-        level: level.get(),
-        width: width.get(),
-        opacity: opacity.get(),
-        contour: contour.get(),
-    });
+    let signals = DisplaySignals {
+        level: RwSignal::new(level0),
+        width: RwSignal::new(width0),
+        opacity: RwSignal::new(0.6f32),
+        contour: RwSignal::new(scene.region.is_some()),
+        zoom: RwSignal::new(1.0),
+        pan: RwSignal::new([0.0; 2]),
+        default_window: (level0, width0),
+    };
+    let display = Memo::new(move |_| signals.display());
     let surface = Surface::new(&scene);
     surface.mount(scene.clone());
     surface.redraw_on_change(scene_now, display, cursor);
+    {
+        let (surface, scene) = (surface.clone(), scene.clone());
+        let resize = window_event_listener(leptos::ev::resize, move |_| surface.relayout(&scene));
+        on_cleanup(move || resize.remove());
+    }
     let nav = Navigation {
         scene: scene.clone(),
         surface: surface.clone(),
         cursor,
         active: RwSignal::new(View::Axial),
+        display: signals,
+        drag: RwSignal::new(None),
     };
-    let (click, wheel, keys) = (nav.clone(), nav.clone(), nav);
+    let (click, wheel, keys, press, follow) = (
+        nav.clone(),
+        nav.clone(),
+        nav.clone(),
+        nav.clone(),
+        nav.clone(),
+    );
+    let drag = nav.drag;
     let controls: Vec<_> = VIEWS
         .iter()
         .map(|&v| view! { <PlaneControls view=v n=scene.dims[v.axis()] cursor=cursor /> })
         .collect();
     view! {
         <div class="viewer" data-testid="viewer">
-            <DisplayControls level=level width=width opacity=opacity contour=contour
-                range=level0 + width0 has_region=scene.region.is_some() api=surface.api />
+            <DisplayControls signals=signals has_region=scene.region.is_some() api=surface.api />
             <div class="planes" node_ref=surface.grid>
                 <canvas node_ref=surface.canvas tabindex="0" data-testid="viewer-canvas"
+                    aria-label="FLAIR with the WMH overlay: axial, coronal and sagittal views. Click to move the crosshair; wheel or arrow keys step through slices; Ctrl+wheel zooms; drag with the right button for window and level, with the middle button or Shift to pan."
                     on:click=move |ev| click.click(ev) on:wheel=move |ev| wheel.wheel(ev)
-                    on:keydown=move |ev| keys.key(ev)></canvas>
+                    on:keydown=move |ev| keys.key(ev)
+                    on:mousedown=move |ev| press.press(ev)
+                    on:mousemove=move |ev| follow.follow(ev)
+                    on:mouseup=move |_| drag.set(None)
+                    on:mouseleave=move |_| drag.set(None)
+                    on:contextmenu=move |ev: web_sys::MouseEvent| ev.prevent_default()></canvas>
                 {controls}
             </div>
         </div>
-    }
-}
-
-/// Window and level, overlay opacity, the white-matter contour, and what draws.
-#[component]
-fn DisplayControls(
-    level: RwSignal<f32>,
-    width: RwSignal<f32>,
-    opacity: RwSignal<f32>,
-    contour: RwSignal<bool>,
-    /// The intensity range the sliders span.
-    range: f32,
-    /// Whether a white-matter region exists to outline.
-    has_region: bool,
-    api: RwSignal<String>,
-) -> impl IntoView {
-    let slider = move |sig: RwSignal<f32>, max: f32, id: &'static str, label: &'static str| {
-        view! {
-            <label>{label}
-                <input type="range" min="0" max=max step=max / 200.0 data-testid=id
-                    prop:value=move || sig.get().to_string()
-                    on:input=move |ev| {
-                        let input: HtmlInputElement = event_target(&ev);
-                        if let Ok(v) = input.value().parse::<f32>() { sig.set(v) }
-                    } />
-            </label>
-        }
-    };
-    view! {
-    <div class="controls">
-        {slider(level, range * 1.5, "level", "level ")}
-        {slider(width, range * 2.0, "window", "window ")}
-        {slider(opacity, 1.0, "opacity", "overlay ")}
-        <label>
-            <input type="checkbox" data-testid="contour" prop:checked=move || contour.get()
-                disabled=!has_region
-                on:change=move |ev| {
-                    let input: HtmlInputElement = event_target(&ev);
-                    contour.set(input.checked());
-                } />
-            " white-matter contour"
-        </label>
-        <span class="viewer-api" data-testid="viewer-api">{move || api.get()}</span>
-    </div>
     }
 }

@@ -132,7 +132,40 @@ async function scenario(name, extraArgs, query, expectBackend, expectViewer, sym
   const px = await viewerPixels(page);
   console.log(`  ${name} viewer pixels: ${JSON.stringify(px)}`);
   check(px.red > 20 && px.yellow > 20 && px.grey > 2000, `${name}: viewer shows image, WMH overlay and WM contour`);
-  await page.screenshot({ path: path.join(shots, `${name}-example.png`), fullPage: true });
+  // The layout fits the window and follows it: screenshots at two sizes, no sideways
+  // scrolling, and the views grow with the window.
+  const canvasWidth = () => page.$eval("[data-testid=viewer-canvas]", (c) => c.getBoundingClientRect().width);
+  const sideways = () => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  const narrow = await canvasWidth();
+  check(await sideways() <= 0, `${name}: at 1280x720 the page needs no sideways scrolling`);
+  await page.screenshot({ path: path.join(shots, `${name}-example-1280x720.png`) });
+  await page.setViewportSize({ width: 1920, height: 1080 });
+  await page.waitForFunction((w) => document.querySelector("[data-testid=viewer-canvas]").getBoundingClientRect().width > w, narrow, { timeout: 10_000 }).catch(() => {});
+  const wide = await canvasWidth();
+  check(wide > narrow && await sideways() <= 0, `${name}: at 1920x1080 the views grow (${narrow} -> ${wide} px wide) and fit`);
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: path.join(shots, `${name}-example-1920x1080.png`) });
+  await page.setViewportSize({ width: 1280, height: 720 });
+  // Zoom, and window/level by dragging with the right button (the NiiVue convention).
+  const whole = await viewerPixels(page);
+  await page.click("[data-testid=zoom-in]");
+  check((await page.textContent("[data-testid=zoom]")) === "1.5×", `${name}: the zoom button magnifies 1.5 times`);
+  await page.waitForTimeout(300);
+  const zoomed = await viewerPixels(page);
+  check(zoomed.grey !== whole.grey, `${name}: zooming redraws the views (${whole.grey} -> ${zoomed.grey} grey pixels)`);
+  const box = await page.locator("[data-testid=viewer-canvas]").boundingBox();
+  const levelBefore = await page.inputValue("[data-testid=level]");
+  const windowBefore = await page.inputValue("[data-testid=window]");
+  await page.mouse.move(box.x + 100, box.y + 100);
+  await page.mouse.down({ button: "right" });
+  await page.mouse.move(box.x + 160, box.y + 60, { steps: 4 });
+  await page.mouse.up({ button: "right" });
+  const levelAfter = await page.inputValue("[data-testid=level]");
+  const windowAfter = await page.inputValue("[data-testid=window]");
+  check(Number(windowAfter) > Number(windowBefore) && Number(levelAfter) > Number(levelBefore), `${name}: a right drag right and up widens the window and raises the level (${windowBefore} -> ${windowAfter}, ${levelBefore} -> ${levelAfter})`);
+  await page.click("[data-testid=view-reset]");
+  check((await page.textContent("[data-testid=zoom]")) === "1.0×" && (await page.inputValue("[data-testid=level]")) === levelBefore, `${name}: reset view restores zoom and window`);
+  await page.waitForTimeout(300);
   await setControl(page, "opacity", 0);
   await setControl(page, "contour", false);
   const bare = await viewerPixels(page);
@@ -304,9 +337,28 @@ async function scenario(name, extraArgs, query, expectBackend, expectViewer, sym
     await page.setInputFiles("[data-testid=flair-input]", path.join(realCase, "flair.nii.gz"));
     await page.setInputFiles("[data-testid=t1-input]", path.join(realCase, "t1.nii.gz"));
     await page.waitForFunction(() => document.querySelector("[data-testid=t1-name]")?.textContent.includes("t1"));
+    await page.setViewportSize({ width: 1400, height: 900 });
     await page.click("[data-testid=run]");
-    await waitResult("real case");
-    await page.screenshot({ path: path.join(shots, `${name}-real.png`), fullPage: true });
+    const real = await waitResult("real case");
+    // A real case with many lesions fits the window: the lesion table scrolls inside
+    // its panel instead of growing the page; the burden equals the CLI's.
+    const lesionCount = count(real);
+    const pageHeight = await page.evaluate(() => document.documentElement.scrollHeight);
+    check(lesionCount > 100 && pageHeight <= 1.2 * 900, `${name}: real case with ${lesionCount} lesions: the page is ${pageHeight} px tall at 1400x900 (at most ${1.2 * 900})`);
+    const scrolls = await page.$eval("[data-testid=lesion-scroll]", (d) => d.scrollHeight > d.clientHeight && getComputedStyle(d).overflowY === "auto");
+    check(scrolls, `${name}: the lesion table scrolls inside its panel`);
+    if (process.env.WMH_CLI_REAL_JSON) {
+      const cli = JSON.parse(fs.readFileSync(process.env.WMH_CLI_REAL_JSON, "utf8")).burden;
+      const shown = await page.$$eval("[data-testid=burden] tr[data-zone]", (trs) => Object.fromEntries(trs.map((tr) => [tr.dataset.zone, tr.cells[1].textContent])));
+      const want = Object.fromEntries(["periventricular", "deep", "juxtacortical", "infratentorial"].map((z) => [z, cli[`${z}_ml`] == null ? "not placed" : cli[`${z}_ml`].toFixed(2)]));
+      check(JSON.stringify(shown) === JSON.stringify(want), `${name}: real case burden by region equals the CLI's (${JSON.stringify(shown)})`);
+    }
+    await page.screenshot({ path: path.join(shots, `${name}-real-1400x900.png`) });
+    for (const [width, height] of [[1280, 720], [1920, 1080]]) {
+      await page.setViewportSize({ width, height });
+      await page.waitForTimeout(500);
+      await page.screenshot({ path: path.join(shots, `${name}-real-${width}x${height}.png`) });
+    }
     const realMask = await downloadMask(path.join(profile, "real-mask.nii.gz"));
     if (process.env.WMH_CLI_REAL_MASK) {
       const d = dice(voxels(realMask), voxels(process.env.WMH_CLI_REAL_MASK));

@@ -41,6 +41,7 @@ fn display() -> Display {
         width: 90.0,
         opacity: 0.6,
         contour: true,
+        ..Display::default()
     }
 }
 
