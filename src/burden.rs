@@ -7,10 +7,10 @@
 //! atlas or registration is involved, so the split runs the same in the browser.
 //!
 //! - **Ventricles**: brain that is CSF-dark on both the T1 and the FLAIR, deeper than
-//!   [`SURFACE_MM`] under the brain's surface and in its central box (the middle half of
-//!   its width, 70 % of its length, less [`MIDLINE_MM`] either side of the midline,
-//!   where the fissure between the hemispheres runs), in pieces of at least [`MIN_VENTRICLE_ML`] (and a
-//!   tenth of the largest piece).
+//!   [`SURFACE_MM`] under the brain's surface and in its central box (the middle half
+//!   of its width, 70 % of its length, less [`MIDLINE_MM`] either side of the midline,
+//!   where the fissure between the hemispheres runs), in pieces of at least
+//!   [`MIN_VENTRICLE_ML`] (and a tenth of the largest piece).
 //! - **Periventricular**: within [`PERIVENTRICULAR_MM`] of the ventricles (the "10 mm
 //!   rule" of DeCarli et al. 2005 and Griffanti et al. 2018).
 //! - **Juxtacortical**: within [`JUXTACORTICAL_MM`] of the white matter's outer surface
@@ -47,8 +47,8 @@ pub const MIDLINE_MM: f64 = 4.0;
 /// Share of the brain's front-back extent, about its middle, that the lateral
 /// ventricles (frontal horns to the atria) lie in.
 pub const CENTRAL_LENGTH: f64 = 0.7;
-/// Smallest piece of enclosed CSF (mL) taken for a ventricle; smaller dark pockets are
-/// perivascular spaces, T1-dark lesions or noise.
+/// Smallest piece of deep, central CSF (mL) taken for a ventricle; smaller dark pockets
+/// are perivascular spaces, T1-dark lesions or noise.
 pub const MIN_VENTRICLE_ML: f64 = 0.5;
 
 /// A region of the white matter that WMH are reported by.
@@ -251,8 +251,8 @@ fn csf_below(image: &[f32], brain: &[bool]) -> f32 {
     0.5 * (means[0] + means[1])
 }
 
-/// The MNI-152 brain's extents (mm), as [`crate::brain::brain_mask`] finds them on the
-/// ICBM 2009a template: posterior and anterior ends, and the vertex.
+/// The MNI-152 brain's extents (mm), measured on the ICBM 2009a template's grey plus
+/// white matter (probability over 0.3): posterior and anterior ends, and the vertex.
 const MNI_POSTERIOR: f64 = -106.0;
 const MNI_ANTERIOR: f64 = 74.0;
 const MNI_VERTEX: f64 = 82.0;

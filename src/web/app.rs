@@ -19,7 +19,12 @@ use crate::volume::{Limits, OutputData, Volume};
 /// A file the user gave us, or the built-in example's volume.
 #[derive(Clone)]
 enum Source {
-    File { name: String, bytes: Rc<Vec<u8>> },
+    File {
+        name: String,
+        /// When the file was last changed, as the browser gives it (ms since 1970).
+        modified: f64,
+        bytes: Rc<Vec<u8>>,
+    },
     Example(Rc<Volume>),
 }
 
@@ -31,9 +36,20 @@ impl Source {
         }
     }
 
+    /// The name with the file's date, for the report (NIfTI headers carry no date).
+    fn described(&self) -> String {
+        match self {
+            Source::File { name, modified, .. } => {
+                let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(*modified));
+                format!("{name} (file dated {})", String::from(date.to_iso_string()))
+            }
+            Source::Example(_) => self.name(),
+        }
+    }
+
     fn volume(&self) -> Result<Volume, WebError> {
         match self {
-            Source::File { name, bytes } => {
+            Source::File { name, bytes, .. } => {
                 Volume::from_nifti_bytes_within(bytes, &Limits::BROWSER).map_err(|source| {
                     WebError::Volume {
                         name: name.clone(),
@@ -175,11 +191,12 @@ impl AppState {
         let list: Vec<web_sys::File> = (0..files.length()).filter_map(|i| files.get(i)).collect();
         spawn_local(async move {
             for (k, file) in list.into_iter().enumerate() {
-                let name = file.name();
+                let (name, modified) = (file.name(), file.last_modified());
                 match read_file(file).await {
                     Ok(bytes) => {
                         let src = Source::File {
                             name: name.clone(),
+                            modified,
                             bytes: Rc::new(bytes),
                         };
                         let to_t1 = slot.unwrap_or(
@@ -218,7 +235,7 @@ async fn segment(
     let prob_bytes = inputs
         .reference
         .encode_like(OutputData::F32(&seg.probability), true);
-    let names = (flair.name(), t1.map(Source::name));
+    let names = (flair.described(), t1.map(Source::described));
     Ok(Rc::new(Run {
         names,
         default_threshold: seg.threshold,
