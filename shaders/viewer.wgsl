@@ -16,7 +16,7 @@ struct Params {
     width: f32,
     opacity: f32,
     // Bit 0: draw the WM contour. Bit 1: the target stores sRGB, so encode linear.
-    // Bit 2: rows are thick slices, so the contour is drawn within rows only.
+    // Bit 2: rows are thick slices, so the contour is left to the in-plane view.
     flags: u32,
     // The slice point (texels) at the view's middle, and the magnification.
     centre: vec2<f32>,
@@ -55,18 +55,14 @@ fn region_at(c: vec2<i32>) -> bool {
 
 fn on_contour(c: vec2<i32>) -> bool {
     let last = vec2<i32>(params.size) - 1;
-    if !region_at(c) {
+    // Thick rows: the region is outlined in the in-plane view only.
+    if (params.flags & 4u) != 0u || !region_at(c) {
         return false;
     }
-    let across = c.x == 0 || c.x == last.x
-        || !region_at(c + vec2<i32>(-1, 0)) || !region_at(c + vec2<i32>(1, 0));
-    if across {
+    if any(c == vec2<i32>(0)) || any(c == last) {
         return true;
     }
-    if (params.flags & 4u) != 0u {
-        return false;
-    }
-    return c.y == 0 || c.y == last.y
+    return !region_at(c + vec2<i32>(-1, 0)) || !region_at(c + vec2<i32>(1, 0))
         || !region_at(c + vec2<i32>(0, -1)) || !region_at(c + vec2<i32>(0, 1));
 }
 

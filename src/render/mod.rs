@@ -154,8 +154,8 @@ pub struct Slice {
     /// Column and row of the crosshair.
     pub cursor: (usize, usize),
     /// Whether each row is a thick slice (rows over [`THICK_ROWS`] times as far apart
-    /// as columns): the WM contour is then drawn within rows only, so the slice steps
-    /// do not show as blocks.
+    /// as columns): the WM contour is then left to the in-plane view, so the slice
+    /// steps do not show as blocks.
     pub thick_rows: bool,
 }
 
@@ -256,15 +256,21 @@ pub fn crosshair(px: [f32; 3]) -> [f32; 3] {
 
 impl Slice {
     /// Whether texel (`col`, `row`) is a WM-region texel with a neighbour outside the
-    /// region (the slice border counts as outside); with thick rows, only neighbours
-    /// in its row count.
+    /// region (the slice border counts as outside). With thick rows there is none: the
+    /// region is outlined in-plane, in the view across the slices, since along them
+    /// its edges are slice-high steps and per-slice ticks that hide the image.
     pub fn on_contour(&self, col: usize, row: usize) -> bool {
         let region = |c: usize, r: usize| self.labels[r * self.width + c] & LABEL_REGION != 0;
-        let across =
-            col == 0 || col + 1 == self.width || !region(col - 1, row) || !region(col + 1, row);
-        let along =
-            row == 0 || row + 1 == self.height || !region(col, row - 1) || !region(col, row + 1);
-        region(col, row) && (across || (!self.thick_rows && along))
+        !self.thick_rows
+            && region(col, row)
+            && (col == 0
+                || row == 0
+                || col + 1 == self.width
+                || row + 1 == self.height
+                || !region(col - 1, row)
+                || !region(col + 1, row)
+                || !region(col, row - 1)
+                || !region(col, row + 1))
     }
 
     /// RGBA pixels, one per texel: the CPU reference of `shaders/viewer.wgsl` at one
@@ -471,28 +477,27 @@ mod tests {
     }
 
     #[test]
-    fn thick_slices_are_outlined_within_each_slice_not_as_blocks() {
-        // A coronal view of 1 x 1 x 4 mm voxels: its rows are 4 mm slices.
-        let dims = [5, 1, 5];
-        let mut region = vec![0u8; 25];
-        for z in 1..4 {
-            for x in 1..4 {
-                region[index(dims, x, 0, z)] = 1;
-            }
-        }
+    fn thick_slices_are_outlined_in_plane_not_as_blocks() {
+        // Voxels of 1 x 1 x 4 mm: coronal rows are 4 mm slices, axial ones are not.
+        let dims = [5, 5, 5];
+        let region: Vec<u8> = (0..125)
+            .map(|v| {
+                let (x, y, z) = (v % 5, (v / 5) % 5, v / 25);
+                u8::from((1..4).contains(&x) && (1..4).contains(&y) && (1..4).contains(&z))
+            })
+            .collect();
         let s = Scene {
             dims,
             spacing: [1.0, 1.0, 4.0],
-            image: vec![0.0; 25],
-            mask: vec![0; 25],
+            image: vec![0.0; 125],
+            mask: vec![0; 125],
             region: Some(region),
         };
-        let slice = s.slice(View::Coronal, [0, 0, 0]);
-        assert!(slice.thick_rows && !s.slice(View::Axial, [0, 0, 0]).thick_rows);
-        // The region's left and right ends in each slice are outlined; its top and
-        // bottom rows, edges only across slices, are not.
-        assert!(slice.on_contour(1, 1) && slice.on_contour(3, 2));
-        assert!(!slice.on_contour(2, 1) && !slice.on_contour(2, 3));
+        let coronal = s.slice(View::Coronal, [0, 2, 2]);
+        let axial = s.slice(View::Axial, [0, 0, 2]);
+        assert!(coronal.thick_rows && !axial.thick_rows);
+        assert!((0..5).all(|c| (0..5).all(|r| !coronal.on_contour(c, r))));
+        assert!(axial.on_contour(1, 1) && !axial.on_contour(2, 2));
     }
 
     #[test]

@@ -19,19 +19,19 @@ use super::controls::{DisplayControls, DisplaySignals, PlaneControls};
 use crate::render::gpu::{SliceRenderer, ViewTarget};
 use crate::render::{Display, Layout, Scene, VIEWS, View, texel_at, view_centre};
 
-/// Width of the side panel beside the viewer and the page's margins, CSS pixels
-/// (`.results` and `body` in `www/style.css`).
-const BESIDE_PX: f64 = 360.0 + 48.0;
+/// Width of the side panel beside the viewer, the gap between them and the page's
+/// margins, CSS pixels (`.results` and `body` in `www/style.css`).
+const BESIDE_PX: f64 = 360.0 + 24.0 + 48.0;
 /// Bounds of a view's longest physical side on screen, CSS pixels.
 const VIEW_PX: (f64, f64) = (200.0, 480.0);
 
-/// The longest physical side of a view: the three views fill the window's width
-/// beside the side panel.
+/// The longest physical side of a view: the three views fill the page's width (the
+/// window's, less a vertical scroll bar) beside the side panel.
 fn view_px() -> f64 {
     let width = web_sys::window()
-        .and_then(|w| w.inner_width().ok())
-        .and_then(|w| w.as_f64())
-        .unwrap_or(1400.0);
+        .and_then(|w| w.document())
+        .and_then(|d| d.document_element())
+        .map_or(1400.0, |e| f64::from(e.client_width()));
     ((width - BESIDE_PX - 2.0 * GAP_PX) / 3.0).clamp(VIEW_PX.0, VIEW_PX.1)
 }
 /// Space between views, CSS pixels (the grid's column gap in `www/style.css`).
