@@ -98,10 +98,10 @@ pub fn html(seg: &Segmentation, scene: &Scene, details: &Details) -> String {
         body{font-family:system-ui,sans-serif;max-width:960px;margin:1rem auto;color:#1b1b1b}\
         table{border-collapse:collapse;margin:.5rem 0}td,th{border:1px solid #ccc;padding:.2rem .6rem;text-align:right}\
         th:first-child,td:first-child{text-align:left}figure{display:inline-block;margin:.3rem}\
-        figure img{width:300px;image-rendering:pixelated}.note{color:#555}\
+        figure img{width:300px;image-rendering:pixelated}.note{color:#555}table.settings td{text-align:left}\
         </style></head><body>\n<h1>White matter hyperintensities</h1>\n";
     out += &format!(
-        "<table><tr><th>FLAIR</th><td>{}</td></tr><tr><th>T1</th><td>{}</td></tr>\
+        "<table class=\"settings\"><tr><th>FLAIR</th><td>{}</td></tr><tr><th>T1</th><td>{}</td></tr>\
          <tr><th>made</th><td>{}</td></tr><tr><th>threshold</th><td>{:.3}</td></tr>\
          <tr><th>smallest lesion</th><td>{} mm³</td></tr><tr><th>symmetries</th><td>{}</td></tr>\
          <tr><th>filter</th><td>{}</td></tr></table>\n",
@@ -147,13 +147,14 @@ pub fn html(seg: &Segmentation, scene: &Scene, details: &Details) -> String {
     out += "<h2>Snapshots</h2>\n";
     for z in busiest_slices(scene, SNAPSHOTS) {
         out += &format!(
-            "<figure><img alt=\"axial slice {}\" src=\"{}\"><figcaption>axial slice {} (canonical, inferior to superior)</figcaption></figure>\n",
+            "<figure><img alt=\"axial slice {}\" src=\"{}\"><figcaption>axial {}/{}, counted inferior to superior</figcaption></figure>\n",
             z + 1,
             snapshot(scene, z, &display),
-            z + 1
+            z + 1,
+            scene.dims[2]
         );
     }
-    out += "<h2>Lesions</h2>\n<table><tr><th>#</th><th>volume (mL)</th><th>slice</th><th>region</th></tr>";
+    out += "<h2>Lesions</h2>\n<table><tr><th>#</th><th>volume (mL)</th><th>slice (as stored)</th><th>region</th></tr>";
     for (k, l) in seg.lesions.iter().enumerate() {
         out += &format!(
             "<tr><td>{}</td><td>{:.3}</td><td>{}</td><td>{}</td></tr>",

@@ -359,6 +359,7 @@ fn segment_scan(args: &Args, scan: &Scan, networks: &Networks, device: &Device) 
         probability: args.probability.then_some(probseg.as_path()),
         wm_mask: None,
         regions: None,
+        report: None,
     };
     let folder = mask.parent().expect("in a folder");
     std::fs::create_dir_all(folder)

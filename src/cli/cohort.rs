@@ -62,6 +62,7 @@ impl Case {
             probability: self.probability.as_deref(),
             wm_mask: self.wm_mask.as_deref(),
             regions: None,
+            report: None,
         }
     }
 }

@@ -11,6 +11,7 @@ use serde::Serialize;
 use crate::burden::Burden;
 use crate::model::Symmetries;
 use crate::pipeline::{self, Inputs, Lesion, Networks, Options, Segmentation, Stage};
+use crate::report;
 use crate::volume::OutputData;
 
 use super::Backend;
@@ -38,6 +39,10 @@ pub struct Args {
     /// 3 juxtacortical, 4 infratentorial, 0 outside the brain; needs --t1).
     #[arg(long)]
     regions: Option<PathBuf>,
+    /// Also write a self-contained HTML report: the scans, settings, totals, burden by
+    /// region, lesion table and axial snapshots with the overlay.
+    #[arg(long)]
+    report: Option<PathBuf>,
     #[command(flatten)]
     settings: Settings,
     /// Print a JSON summary instead of text.
@@ -122,6 +127,8 @@ pub struct Job<'a> {
     pub wm_mask: Option<&'a Path>,
     /// The burden's regions, if wanted.
     pub regions: Option<&'a Path>,
+    /// The HTML report, if wanted.
+    pub report: Option<&'a Path>,
 }
 
 impl Job<'_> {
@@ -131,7 +138,27 @@ impl Job<'_> {
         v.extend(self.probability);
         v.extend(self.wm_mask);
         v.extend(self.regions);
+        v.extend(self.report);
         v
+    }
+
+    /// Checks the outputs before any work: NIfTI names for the volumes, an HTML name for
+    /// the report, every output distinct and none over an input.
+    pub fn check(&self) -> Result<()> {
+        if let Some(r) = self.report {
+            let html = r
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("html"));
+            anyhow::ensure!(html, "{}: the report's name must end in .html", r.display());
+        }
+        for p in self
+            .outputs()
+            .into_iter()
+            .filter(|&p| Some(p) != self.report)
+        {
+            files::wants_gzip(p)?;
+        }
+        files::check_distinct(&self.outputs(), &self.inputs())
     }
 
     /// The job's input paths.
@@ -205,12 +232,40 @@ pub fn segment_case(
             reference.encode_like(OutputData::U8(&zones.codes), files::wants_gzip(p)?),
         ));
     }
+    if let Some(p) = job.report {
+        writes.push((p, report_html(job, &inputs, &seg, settings).into_bytes()));
+    }
     files::write_all_atomic(&writes)?;
     Ok(Outcome {
         seg,
         head_overlap: inputs.head_overlap,
         seconds: start.elapsed().as_secs_f64(),
     })
+}
+
+/// The case's report (see [`crate::report`]), with the scans' file names and dates.
+fn report_html(job: &Job, inputs: &Inputs, seg: &Segmentation, settings: &Settings) -> String {
+    let described = |p: &Path| {
+        let name = p.file_name().unwrap_or_default().to_string_lossy();
+        match std::fs::metadata(p).and_then(|m| m.modified()) {
+            Ok(t) => format!(
+                "{name} (file dated {})",
+                chrono::DateTime::<chrono::Utc>::from(t).format("%Y-%m-%dT%H:%M:%SZ")
+            ),
+            Err(_) => name.into_owned(),
+        }
+    };
+    let (flair, t1) = (described(job.flair), job.t1.map(described));
+    let made = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let filter = seg.filter_description();
+    let details = report::Details {
+        flair: &flair,
+        t1: t1.as_deref(),
+        made: &made,
+        symmetries: settings.symmetries.count(),
+        filter: &filter,
+    };
+    report::html(seg, &report::scene(inputs, seg), &details)
 }
 
 /// What `segment` reports.
@@ -257,8 +312,9 @@ pub fn run(args: Args) -> Result<()> {
         probability: args.probability.as_deref(),
         wm_mask: args.wm_mask.as_deref(),
         regions: args.regions.as_deref(),
+        report: args.report.as_deref(),
     };
-    files::check_outputs(&job.outputs(), &job.inputs())?;
+    job.check()?;
 
     let (device, networks) = args.settings.load(args.t1.is_some())?;
     let bar = ProgressBar::no_length().with_style(

@@ -257,10 +257,7 @@ fn ReportButton(run: Rc<Run>, shown: RwSignal<Shown, LocalStorage>) -> impl Into
     let save = move |_| {
         let seg = run.seg.borrow();
         let made = String::from(js_sys::Date::new_0().to_iso_string());
-        let filter = run
-            .filter
-            .clone()
-            .unwrap_or_else(|| "FLAIR only: white-matter filter off".into());
+        let filter = seg.filter_description();
         let details = Details {
             flair: &run.names.0,
             t1: run.names.1.as_deref(),

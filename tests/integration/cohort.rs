@@ -162,8 +162,8 @@ fn a_cohort_gives_segments_masks_and_a_bad_case_fails_alone() {
         assert!((total - json["total_ml"].as_f64().unwrap()).abs() < 1e-9);
     }
 
-    // The burden by region: with a T1 its zones add up to the total, in the JSON and the
-    // CSV alike; FLAIR-only there is none, and the JSON says why.
+    // The burden by region is the same in the JSON and the CSV (these untrained
+    // networks may leave it out); FLAIR-only there is none, and the JSON says why.
     let burden = &json_both["burden"];
     let zones = [
         "periventricular_ml",
@@ -171,11 +171,6 @@ fn a_cohort_gives_segments_masks_and_a_bad_case_fails_alone() {
         "juxtacortical_ml",
         "infratentorial_ml",
     ];
-    let sum: f64 = zones.iter().filter_map(|z| burden[z].as_f64()).sum();
-    assert!(
-        (sum - json_both["total_ml"].as_f64().unwrap()).abs() < 1e-9,
-        "{burden}"
-    );
     for z in zones {
         let csv = row("both")[z].parse::<f64>().ok();
         assert_eq!(csv.is_some(), burden[z].is_number(), "{z}");
@@ -603,4 +598,79 @@ fn a_bids_dataset_becomes_derivatives_resumes_and_tabulates() {
         ],
         "{tsv}"
     );
+}
+
+#[test]
+fn the_example_is_split_by_region_and_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let (case, weights) = example_and_shipped_weights(dir.path());
+    let (regions, report) = (dir.path().join("regions.nii.gz"), dir.path().join("r.html"));
+    let o = wmh(&[
+        "segment",
+        "--flair",
+        case.join("flair.nii.gz").to_str().unwrap(),
+        "--t1",
+        case.join("t1.nii.gz").to_str().unwrap(),
+        "--output",
+        dir.path().join("mask.nii.gz").to_str().unwrap(),
+        "--regions",
+        regions.to_str().unwrap(),
+        "--report",
+        report.to_str().unwrap(),
+        "--weights",
+        weights.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    // The zones add up to the total, and the example's WMH lie by its ventricles and
+    // in its deep white matter.
+    let burden = &json["burden"];
+    let ml = |z: &str| burden[format!("{z}_ml")].as_f64();
+    let zones = ["periventricular", "deep", "juxtacortical", "infratentorial"];
+    let sum: f64 = zones.iter().filter_map(|z| ml(z)).sum();
+    assert!(
+        (sum - json["total_ml"].as_f64().unwrap()).abs() < 1e-9,
+        "{burden}"
+    );
+    assert!(
+        ml("periventricular").unwrap() > 0.0 && ml("deep").unwrap() > 0.0,
+        "{burden}"
+    );
+    assert!(burden["ventricles_ml"].as_f64().unwrap() > 1.0, "{burden}");
+    let lesions = json["lesions"].as_array().unwrap();
+    assert!(
+        lesions
+            .iter()
+            .all(|l| zones.contains(&l["zone"].as_str().unwrap()))
+    );
+    // The regions map: codes 0-4 on the FLAIR's grid.
+    let map = wmh::volume::io::decode(&std::fs::read(&regions).unwrap()).unwrap();
+    let flair =
+        wmh::volume::io::decode(&std::fs::read(case.join("flair.nii.gz")).unwrap()).unwrap();
+    assert_eq!(
+        (map.dims, map.geometry.affine),
+        (flair.dims, flair.geometry.affine)
+    );
+    assert!(
+        map.data
+            .iter()
+            .all(|&c| (0.0..=4.0).contains(&c) && c.fract() == 0.0)
+    );
+    // The report holds the same totals and regions, and the FLAIR's name and date.
+    let html = std::fs::read_to_string(&report).unwrap();
+    let total = format!(
+        "<p data-total>{} lesions, {:.2} mL</p>",
+        json["lesion_count"],
+        json["total_ml"].as_f64().unwrap()
+    );
+    assert!(html.contains(&total), "{total}");
+    assert!(html.contains("<td>flair.nii.gz (file dated "));
+    for z in zones {
+        let v = ml(z).map_or("not placed".into(), |v| format!("{v:.2}"));
+        assert!(
+            html.contains(&format!("<tr><td>{z}</td><td>{v}</td></tr>")),
+            "{z}"
+        );
+    }
 }
