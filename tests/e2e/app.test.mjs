@@ -96,6 +96,14 @@ async function setControl(page, id, value) {
   await page.waitForTimeout(300);
 }
 
+// The burden by region as the page shows it, and as the CLI's --json gives it (mL to
+// two decimals, "not placed" where a region could not be placed).
+const shownBurden = (page) => page.$$eval("[data-testid=burden] tr[data-zone]", (trs) => Object.fromEntries(trs.map((tr) => [tr.dataset.zone, tr.cells[1].textContent])));
+const cliBurden = (file) => {
+  const b = JSON.parse(fs.readFileSync(file, "utf8")).burden;
+  return Object.fromEntries(["periventricular", "deep", "juxtacortical", "infratentorial"].map((z) => [z, b[`${z}_ml`] == null ? "not placed" : b[`${z}_ml`].toFixed(2)]));
+};
+
 const failures = [];
 const check = (ok, what) => { console.log(`${ok ? "ok  " : "FAIL"} ${what}`); if (!ok) failures.push(what); };
 const shots = process.env.WMH_SCREENSHOT_DIR || "target/screenshots";
@@ -185,10 +193,9 @@ async function scenario(name, extraArgs, query, expectBackend, expectViewer, sym
   check(before !== after, `${name}: arrow key moves the axial slice ("${before}" -> "${after}")`);
   // The burden by region equals the CLI's --json; the report holds the totals and the
   // regions; clicking a lesion's row centres the viewer on its slice.
-  const zones = await page.$$eval("[data-testid=burden] tr[data-zone]", (trs) => Object.fromEntries(trs.map((tr) => [tr.dataset.zone, tr.cells[1].textContent])));
+  const zones = await shownBurden(page);
   if (process.env.WMH_CLI_EXAMPLE_JSON) {
-    const cli = JSON.parse(fs.readFileSync(process.env.WMH_CLI_EXAMPLE_JSON, "utf8")).burden;
-    const want = Object.fromEntries(["periventricular", "deep", "juxtacortical", "infratentorial"].map((z) => [z, cli[`${z}_ml`] == null ? "not placed" : cli[`${z}_ml`].toFixed(2)]));
+    const want = cliBurden(process.env.WMH_CLI_EXAMPLE_JSON);
     check(JSON.stringify(zones) === JSON.stringify(want), `${name}: burden by region equals the CLI's (${JSON.stringify(zones)} against ${JSON.stringify(want)})`);
   }
   const [reportDl] = await Promise.all([page.waitForEvent("download"), page.click("[data-testid=report]")]);
@@ -354,9 +361,8 @@ async function scenario(name, extraArgs, query, expectBackend, expectViewer, sym
     const scrolls = await page.$eval("[data-testid=lesion-scroll]", (d) => d.scrollHeight > d.clientHeight && getComputedStyle(d).overflowY === "auto");
     check(scrolls, `${name}: the lesion table scrolls inside its panel`);
     if (process.env.WMH_CLI_REAL_JSON) {
-      const cli = JSON.parse(fs.readFileSync(process.env.WMH_CLI_REAL_JSON, "utf8")).burden;
-      const shown = await page.$$eval("[data-testid=burden] tr[data-zone]", (trs) => Object.fromEntries(trs.map((tr) => [tr.dataset.zone, tr.cells[1].textContent])));
-      const want = Object.fromEntries(["periventricular", "deep", "juxtacortical", "infratentorial"].map((z) => [z, cli[`${z}_ml`] == null ? "not placed" : cli[`${z}_ml`].toFixed(2)]));
+      const shown = await shownBurden(page);
+      const want = cliBurden(process.env.WMH_CLI_REAL_JSON);
       check(JSON.stringify(shown) === JSON.stringify(want), `${name}: real case burden by region equals the CLI's (${JSON.stringify(shown)})`);
     }
     await page.screenshot({ path: path.join(shots, `${name}-real-1400x900.png`) });
