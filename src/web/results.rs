@@ -57,15 +57,13 @@ impl Run {
     fn shown(&self, image: Option<&Scene>) -> Shown {
         let seg = self.seg.borrow();
         let r = &self.inputs.reorient;
-        let scene = Scene {
-            dims: self.inputs.flair.dims,
-            spacing: r.canonical_spacing(self.inputs.reference.geometry.voxel_sizes()),
-            image: image.map_or_else(
-                || r.forward(&self.inputs.reference.data),
-                |s| s.image.clone(),
-            ),
-            mask: r.forward(&seg.mask),
-            region: seg.wm_region.as_ref().map(|w| r.forward(w)),
+        // A new threshold changes the mask alone: the image and region are kept.
+        let scene = match image {
+            None => report::scene(&self.inputs, &seg),
+            Some(old) => Scene {
+                mask: r.forward(&seg.mask),
+                ..old.clone()
+            },
         };
         let lesions = seg
             .lesions
