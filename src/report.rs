@@ -221,6 +221,8 @@ mod tests {
             wm_filtered: true,
             brain_fallback_slices: 0,
             brain_ml: Some(1200.0),
+            brain_method: Some(crate::brain::Method::Template { ncc: 0.6 }),
+            region_ml: Some(600.0),
             burden: Some(Burden::of(&mask, &zones, 0.001)),
             zones: Some(zones),
         };

@@ -318,9 +318,7 @@ fn sidecar(args: &Args, scan: &Scan, outcome: &Outcome) -> Value {
     if scan.t1.is_none() {
         warnings.push("no T1w: FLAIR-only, the white-matter filter is off".into());
     }
-    if seg.brain_ml.is_some_and(|ml| ml < 600.0) {
-        warnings.push("brain under 600 mL: extraction missed part of it".into());
-    }
+    warnings.extend(seg.brain_warning());
     warnings.extend(
         seg.burden_notes()
             .into_iter()
@@ -342,6 +340,8 @@ fn sidecar(args: &Args, scan: &Scan, outcome: &Outcome) -> Value {
         "WhiteMatterFilter": seg.wm_filtered,
         "BrainVolumeMl": seg.brain_ml,
         "BrainFallbackSlices": seg.brain_fallback_slices,
+        "BrainExtraction": seg.brain_method.map(|m| m.name()),
+        "FilterRegionMl": seg.region_ml,
         "BurdenMl": seg.burden,
         "Warnings": warnings,
     })

@@ -92,6 +92,12 @@ struct SummaryRow {
     wm_filter: Option<bool>,
     brain_fallback_slices: Option<usize>,
     brain_ml: Option<f64>,
+    /// `stripped`, `template` or `morphology` (see `segment --json`).
+    brain_method: Option<&'static str>,
+    /// Whether the brain's volume lies in 900-1600 mL (or the T1 came stripped).
+    brain_plausible: Option<bool>,
+    /// The white-matter region the filter kept (mL).
+    region_ml: Option<f64>,
     head_overlap_dice: Option<f64>,
     /// The burden by region (empty where it could not be placed).
     periventricular_ml: Option<f64>,
@@ -273,6 +279,11 @@ impl Tables {
             wm_filter: ok.map(|o| o.seg.wm_filtered),
             brain_fallback_slices: ok.map(|o| o.seg.brain_fallback_slices),
             brain_ml: ok.and_then(|o| o.seg.brain_ml),
+            brain_method: ok.and_then(|o| o.seg.brain_method.map(|m| m.name())),
+            brain_plausible: ok
+                .filter(|o| o.seg.brain_ml.is_some())
+                .map(|o| o.seg.brain_warning().is_none()),
+            region_ml: ok.and_then(|o| o.seg.region_ml),
             head_overlap_dice: ok.and_then(|o| o.head_overlap),
             periventricular_ml: burden.and_then(|b| b.periventricular_ml),
             deep_ml: burden.map(|b| b.deep_ml),

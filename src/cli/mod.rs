@@ -1,11 +1,12 @@
 //! The native command-line tool: `wmh segment`, `cohort`, `bids`, `evaluate`, `validate`,
-//! `train`, `tissue`, `bench`, `convert`, `curves` and `example`.
+//! `train`, `tissue`, `brain`, `bench`, `convert`, `curves` and `example`.
 //!
 //! Only this layer touches files, terminals and exit codes; the work itself is in the
 //! pure core (`volume`, `pipeline`, `metrics`).
 
 mod bench;
 mod bids;
+mod brain;
 mod cohort;
 mod convert;
 mod curves;
@@ -52,6 +53,8 @@ enum Command {
     Example(example::Args),
     /// Score weights on labelled cases: networks with and without the WM filter, and a baseline.
     Validate(validate::Args),
+    /// Find the brain the WM filter is cut to, as `segment` does, optionally scored against a reference mask.
+    Brain(brain::Args),
     /// Classify a T1 into CSF, grey and white matter (FAST-like), optionally scored.
     Tissue(tissue::Args),
     /// Redraw training runs' curves.png from their log.csv.
@@ -132,6 +135,7 @@ pub fn main() -> ExitCode {
         Command::Bench(args) => bench::run(args),
         Command::Train(args) => train::run(args),
         Command::Tissue(args) => tissue::run(args),
+        Command::Brain(args) => brain::run(args),
         Command::Curves(args) => curves::run(args),
         Command::Convert(args) => convert::run(args),
         Command::Example(args) => example::run(args),

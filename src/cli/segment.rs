@@ -285,6 +285,15 @@ struct Summary {
     brain_fallback_slices: usize,
     /// Volume of the brain found in the T1 (mL), when the filter ran.
     brain_ml: Option<f64>,
+    /// How that brain was found: `stripped` (the T1 came so), `template` (the brain
+    /// template placed on the head) or `morphology` (the template did not fit).
+    brain_method: Option<&'static str>,
+    /// The template's fit (normalised cross-correlation), when it placed the brain.
+    brain_fit: Option<f64>,
+    /// Why the brain's volume is not to be trusted, when it lies outside 900-1600 mL.
+    brain_warning: Option<String>,
+    /// Volume of the white-matter region the filter kept (mL), when it ran.
+    region_ml: Option<f64>,
     head_overlap_dice: Option<f64>,
     /// The lesion volume by region (mL), when a T1 was given and the filter ran.
     burden: Option<Burden>,
@@ -357,6 +366,10 @@ pub fn run(args: Args) -> Result<()> {
         wm_filter: seg.wm_filtered,
         brain_fallback_slices: seg.brain_fallback_slices,
         brain_ml: seg.brain_ml,
+        brain_method: seg.brain_method.map(|m| m.name()),
+        brain_fit: seg.brain_method.and_then(|m| m.fit()),
+        brain_warning: seg.brain_warning(),
+        region_ml: seg.region_ml,
         head_overlap_dice: head_overlap,
         burden: seg.burden.clone(),
         burden_notes: seg.burden_notes(),

@@ -6,6 +6,7 @@ use super::{
     Normalisation, Options, PipelineError, Region, Segmentation, SliceStack, within_brain,
     wm_region,
 };
+use crate::brain::{Extraction, Method};
 use crate::burden::{Anatomy, Zones};
 use crate::metrics::dice_from_counts;
 use crate::volume::{self, Reorientation, Volume, foreground_mask, index, resample};
@@ -82,6 +83,8 @@ pub struct Inputs {
     pub head_overlap: Option<f64>,
     /// The brain found in the T1 (canonical grid), outside which the T1 was zeroed.
     pub brain: Option<Vec<bool>>,
+    /// How that brain was found.
+    pub brain_method: Option<Method>,
 }
 
 /// White matter is about 35-45 % of the brain. In a slice where the WM region covers
@@ -112,7 +115,7 @@ impl Inputs {
         let reorient = Reorientation::to_ras(&flair.geometry.affine, flair.dims);
         let flair_stack = SliceStack::new(&flair.data, &flair, &reorient, spacing_mm.0, prep.flair);
         let (t1_stack, head_overlap, brain) = match t1 {
-            None => (None, None, None),
+            None => (None, None, None::<Extraction>),
             Some(t1) => {
                 let mut r = resample::onto_grid(t1, flair.dims, &flair.geometry.affine);
                 volume::tame_range(&mut r.data);
@@ -145,7 +148,8 @@ impl Inputs {
             flair: flair_stack,
             t1: t1_stack,
             head_overlap,
-            brain,
+            brain_method: brain.as_ref().map(|b| b.method),
+            brain: brain.map(|b| b.mask),
         })
     }
 
@@ -262,6 +266,7 @@ impl Inputs {
         let brain_ml = (self.brain.as_ref())
             .filter(|_| wm_filtered)
             .map(|b| b.iter().filter(|&&v| v).count() as f64 * voxel_ml);
+        let region_ml = region.map(|r| r.voxels.iter().filter(|&&v| v).count() as f64 * voxel_ml);
         // Zones on the stored grid, so that re-thresholding can split the burden again.
         let zones = region.and_then(|r| r.zones.as_ref()).map(|z| Zones {
             codes: self.reorient.inverse(&z.codes),
@@ -281,6 +286,8 @@ impl Inputs {
             wm_filtered,
             brain_fallback_slices,
             brain_ml,
+            brain_method: self.brain_method.filter(|_| wm_filtered),
+            region_ml,
         };
         seg.rethreshold(&self.reference, options.threshold, options.min_lesion_mm3);
         seg
@@ -320,14 +327,14 @@ fn head_coverage(flair: &Volume, t1: &Volume, head: &[bool]) -> f64 {
 
 /// The T1 (stored order, on the FLAIR's grid) with everything outside the brain set
 /// to zero, as the WM network learned on skull-stripped T1s (see [`crate::brain`]),
-/// and the brain mask (canonical grid).
-fn strip_skull(t1: &[f32], flair: &Volume, reorient: &Reorientation) -> (Vec<f32>, Vec<bool>) {
+/// and the brain (canonical grid).
+fn strip_skull(t1: &[f32], flair: &Volume, reorient: &Reorientation) -> (Vec<f32>, Extraction) {
     let canonical = reorient.forward(t1);
     let spacing = reorient.canonical_spacing(flair.geometry.voxel_sizes());
-    let brain = crate::brain::brain_mask(&canonical, reorient.canonical_dims(), spacing);
+    let brain = crate::brain::extract(&canonical, reorient.canonical_dims(), spacing);
     let stripped: Vec<f32> = canonical
         .iter()
-        .zip(&brain)
+        .zip(&brain.mask)
         .map(|(&v, &b)| if b { v } else { 0.0 })
         .collect();
     (reorient.inverse(&stripped), brain)

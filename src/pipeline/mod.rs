@@ -39,7 +39,7 @@ pub use preprocess::{Normalisation, Plane, SliceStack};
 pub use region::{Region, within_brain, wm_region};
 pub use schedule::{Coverage, Job, Plan, Planes, Stage, batches, predict_all, run};
 pub use segmentation::{
-    Lesion, MIN_BRAIN_ML, Options, Segmentation, drop_small_lesions, lesions, min_lesion_voxels,
+    Lesion, Options, Segmentation, drop_small_lesions, lesions, min_lesion_voxels,
 };
 
 /// Why a segmentation could not be made.

@@ -27,7 +27,10 @@ pub fn within_brain(region: &[bool], brain: &[bool], dims: [usize; 3]) -> (Vec<b
 
 /// The WM region from WM probabilities (canonical grid): thresholded, holes filled in
 /// each axial slice, then dilated in-plane by `dilation_mm`, so that lesions, which
-/// are dark on T1 and may be missing from a plain WM mask, are kept.
+/// are dark on T1 and may be missing from a plain WM mask, are kept; then what the
+/// dilated white matter encloses is filled too, the lateral ventricles above all, so
+/// that periventricular caps and rims, which line the ventricles and may reach into
+/// them on thick slices, are kept whole.
 pub fn wm_region(
     wm_prob: &[f32],
     dims: [usize; 3],
@@ -36,7 +39,8 @@ pub fn wm_region(
 ) -> Vec<bool> {
     let mask: Vec<bool> = wm_prob.iter().map(|&p| p >= 0.5).collect();
     let filled = volume::fill_holes_per_slice(&mask, dims, 2);
-    volume::dilate_in_plane(&filled, dims, spacing, dilation_mm)
+    let dilated = volume::dilate_in_plane(&filled, dims, spacing, dilation_mm);
+    volume::fill_holes_per_slice(&dilated, dims, 2)
 }
 
 /// The white-matter filter's region on the canonical grid: the WM network's map,

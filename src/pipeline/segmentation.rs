@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use super::DEFAULT_WM_DILATION_MM;
+use crate::brain::{Method, PLAUSIBLE_BRAIN_ML};
 use crate::burden::{Burden, Zone, Zones, majority};
 use crate::metrics::label_26;
 use crate::model::Symmetries;
@@ -137,16 +138,15 @@ pub struct Segmentation {
     pub brain_fallback_slices: usize,
     /// Volume (mL) of the brain found in the T1, when the filter ran.
     pub brain_ml: Option<f64>,
+    /// How that brain was found, when the filter ran.
+    pub brain_method: Option<Method>,
+    /// Volume (mL) of the white-matter region the filter kept, when it ran.
+    pub region_ml: Option<f64>,
     /// Every voxel's zone (stored grid), when a T1 was given and the filter ran.
     pub zones: Option<Zones>,
     /// The lesion volume by zone, when `zones` are known.
     pub burden: Option<Burden>,
 }
-
-/// Smallest brain (mL) an adult head has. A smaller brain found in the T1 means the
-/// extraction missed part of it (or kept scalp and neck instead), and the filter may
-/// have removed true lesions there.
-pub const MIN_BRAIN_ML: f64 = 600.0;
 
 impl Segmentation {
     /// Re-draws the mask, lesions and total volume at another threshold and minimum
@@ -180,25 +180,59 @@ impl Segmentation {
         self.burden = (self.zones.as_ref()).map(|z| Burden::of(&self.mask, z, voxel_ml));
     }
 
-    /// How the filter was applied, in words, for summaries; it warns when the brain
-    /// found in the T1 is too small to be whole.
+    /// Why the brain found in the T1 is not to be trusted, when its volume lies
+    /// outside [`PLAUSIBLE_BRAIN_ML`]: too small, it misses part of the brain and the
+    /// filter may remove true lesions; too large, it keeps scalp or muscle and false
+    /// positives there survive. A T1 that came skull-stripped is not warned about for
+    /// its size alone (brains normalised to MNI space measure about 1.9 L).
+    pub fn brain_warning(&self) -> Option<String> {
+        let ml = self.brain_ml?;
+        let (low, high) = PLAUSIBLE_BRAIN_ML;
+        let stripped = self.brain_method == Some(Method::Stripped);
+        if ml < low {
+            Some(format!(
+                "the brain found in the T1 is only {ml:.0} mL (an adult brain is {low:.0}-{high:.0} \
+                 mL), so brain extraction missed part of it and the filter may have removed \
+                 true lesions: check the white-matter region, or segment without the filter"
+            ))
+        } else if ml > high && !stripped {
+            Some(format!(
+                "the brain found in the T1 is {ml:.0} mL (an adult brain is {low:.0}-{high:.0} \
+                 mL), so brain extraction may have kept scalp or muscle, where false positives \
+                 then survive the filter: check the white-matter region"
+            ))
+        } else {
+            None
+        }
+    }
+
+    /// How the filter was applied, in words, for summaries, with the brain's warning
+    /// ([`Segmentation::brain_warning`]).
     pub fn filter_description(&self) -> String {
-        let mut text = match (self.wm_filtered, self.brain_fallback_slices) {
-            (false, _) => "white-matter filter off".to_string(),
-            (true, 0) => "white-matter filter on".to_string(),
-            (true, n) => format!(
-                "white-matter filter on; the brain mask stood in for it in {n} slice{} where \
-                 the WM network found too little white matter",
-                if n == 1 { "" } else { "s" }
-            ),
-        };
-        if let Some(ml) = self.brain_ml.filter(|&ml| ml < MIN_BRAIN_ML) {
+        if !self.wm_filtered {
+            return "white-matter filter off".to_string();
+        }
+        let mut text = "white-matter filter on".to_string();
+        if let (Some(brain), Some(region)) = (self.brain_ml, self.region_ml) {
+            let how = match self.brain_method {
+                Some(Method::Stripped) => ", as the T1 came skull-stripped",
+                Some(Method::Template { .. }) => ", bounded by the brain template",
+                Some(Method::Morphology) => ", by morphology alone (the template did not fit)",
+                None => "",
+            };
+            text += &format!(" (brain {brain:.0} mL{how}; white-matter region {region:.0} mL)");
+        }
+        if self.brain_fallback_slices > 0 {
+            let n = self.brain_fallback_slices;
             text += &format!(
-                "; warning: the brain found in the T1 is only {ml:.0} mL (an adult brain is \
-                 over {MIN_BRAIN_ML:.0} mL), so brain extraction missed part of it and the \
-                 filter may have removed true lesions: check the white-matter region, or \
-                 segment without the filter"
+                "; the brain mask stood in for it in {n} slice{} where the WM network found too \
+                 little white matter",
+                if n == 1 { "" } else { "s" }
             );
+        }
+        if let Some(warning) = self.brain_warning() {
+            text += "; warning: ";
+            text += &warning;
         }
         text
     }
@@ -263,8 +297,8 @@ mod tests {
     use crate::volume::index;
 
     #[test]
-    fn a_brain_too_small_to_be_whole_is_warned_about() {
-        let seg = |wm_filtered, brain_fallback_slices, brain_ml| Segmentation {
+    fn a_brain_of_implausible_size_is_warned_about() {
+        let seg = |wm_filtered, brain_fallback_slices, brain_ml, method| Segmentation {
             probability: Vec::new(),
             mask: Vec::new(),
             threshold: 0.5,
@@ -275,31 +309,46 @@ mod tests {
             wm_filtered,
             brain_fallback_slices,
             brain_ml,
+            brain_method: method,
+            region_ml: None,
             zones: None,
             burden: None,
         };
+        let template = Some(Method::Template { ncc: 0.6 });
         assert_eq!(
-            seg(false, 0, None).filter_description(),
+            seg(false, 0, None, None).filter_description(),
             "white-matter filter off"
         );
+        let mut plain = seg(true, 0, Some(1300.0), template);
+        assert_eq!(plain.filter_description(), "white-matter filter on");
+        plain.region_ml = Some(612.4);
         assert_eq!(
-            seg(true, 0, Some(1300.0)).filter_description(),
-            "white-matter filter on"
+            plain.filter_description(),
+            "white-matter filter on (brain 1300 mL, bounded by the brain template; white-matter \
+             region 612 mL)"
         );
         assert!(
-            seg(true, 2, Some(1300.0))
+            seg(true, 2, Some(1300.0), template)
                 .filter_description()
                 .ends_with("white matter")
         );
-        let small = seg(true, 0, Some(476.0)).filter_description();
+        let small = seg(true, 0, Some(476.0), template).filter_description();
         assert!(
-            small.contains("only 476 mL (an adult brain is over 600 mL)"),
+            small.contains("only 476 mL (an adult brain is 900-1600 mL)"),
             "{small}"
         );
+        let large = seg(true, 0, Some(1775.0), template).filter_description();
         assert!(
-            !seg(true, 0, Some(2600.0))
-                .filter_description()
-                .contains("warning")
+            large.contains("1775 mL") && large.contains("scalp or muscle"),
+            "{large}"
+        );
+        // A stripped T1 in MNI space is large by design, not by a failed extraction.
+        let mni = seg(true, 0, Some(2030.0), Some(Method::Stripped));
+        assert_eq!(mni.brain_warning(), None);
+        assert!(
+            seg(true, 0, Some(500.0), Some(Method::Stripped))
+                .brain_warning()
+                .is_some()
         );
     }
 

@@ -7,6 +7,7 @@ pub mod affine;
 pub mod bounds;
 pub mod distance;
 pub mod io;
+pub mod register;
 pub mod reorient;
 pub mod resample;
 
