@@ -13,6 +13,7 @@ pub mod template;
 
 use crate::metrics::{Components, label_26};
 use crate::tissue::kmeans_1d;
+use crate::volume::crop::Crop;
 use crate::volume::distance::within_mm;
 use crate::volume::{Affine, Reorientation};
 use crate::volume::{
@@ -188,14 +189,23 @@ fn morphological(t: &Tissue, dims: [usize; 3], spacing: [f64; 3]) -> Vec<bool> {
 
 /// The brain inside the placed template: the template's core ([`CORE_MM`] inside its
 /// edge) as given, and the tissue up to [`GROWTH_MM`] beyond its edge that connects to
-/// that core, closed and hole-filled so that sulci and ventricles belong to it.
+/// that core, closed and hole-filled so that sulci and ventricles belong to it. The
+/// work is done in a box around the placed template, wide enough that the closing
+/// never meets its edge.
 fn within_template(t: &Tissue, placed: &[bool], dims: [usize; 3], spacing: [f64; 3]) -> Vec<bool> {
-    let outer = within_mm(placed, dims, spacing, GROWTH_MM);
+    let reach = GROWTH_MM + CLOSING_MM + 2.0;
+    let margin = spacing.map(|s| (reach / s).ceil() as usize);
+    let Some(crop) = Crop::around(placed, dims, margin) else {
+        return vec![false; placed.len()];
+    };
+    let (placed, tissue, head) = (crop.cut(placed), crop.cut(&t.tissue), crop.cut(&t.head));
+    let dims = crop.dims;
+    let outer = within_mm(&placed, dims, spacing, GROWTH_MM);
     let outside: Vec<bool> = placed.iter().map(|&b| !b).collect();
     let inner: Vec<bool> = (within_mm(&outside, dims, spacing, CORE_MM).into_iter())
         .map(|near_outside| !near_outside)
         .collect();
-    let candidate: Vec<bool> = (0..placed.len()).map(|i| t.tissue[i] && outer[i]).collect();
+    let candidate: Vec<bool> = (0..placed.len()).map(|i| tissue[i] && outer[i]).collect();
     let components = label_26(&candidate, dims);
     let mut touches = vec![false; components.count() + 1];
     for (i, &l) in components.labels.iter().enumerate() {
@@ -205,10 +215,11 @@ fn within_template(t: &Tissue, placed: &[bool], dims: [usize; 3], spacing: [f64;
     }
     touches[0] = false;
     let brain: Vec<bool> = (0..placed.len())
-        .map(|i| (inner[i] && t.head[i]) || touches[components.labels[i] as usize])
+        .map(|i| (inner[i] && head[i]) || touches[components.labels[i] as usize])
         .collect();
-    let closed = close_and_fill(&brain, &t.head, dims, spacing);
-    (0..placed.len()).map(|i| closed[i] && outer[i]).collect()
+    let closed = close_and_fill(&brain, &head, dims, spacing);
+    let kept: Vec<bool> = (0..placed.len()).map(|i| closed[i] && outer[i]).collect();
+    crop.paste(&kept, false)
 }
 
 /// Closing by [`CLOSING_MM`] in-plane, holes filled per slice, cut to the head.

@@ -44,7 +44,7 @@ const SHIFTS_MM: [f64; 3] = [-10.0, 0.0, 10.0];
 const SCALES: [f64; 3] = [0.85, 0.95, 1.05];
 
 /// How many of the best first guesses the coarse search refines.
-const REFINED: usize = 3;
+const REFINED: usize = 2;
 
 /// The decoded template and what the fit needs of it.
 struct Template {
@@ -55,7 +55,7 @@ struct Template {
     intensity: Vec<f32>,
     dims: [usize; 3],
     spacing: [f64; 3],
-    /// Every other point of the brain and its rim (the fine stage).
+    /// One point in four of the brain and its rim (the fine stage).
     fine: Vec<Point>,
     /// One point in eight (the coarse stage).
     coarse: Vec<Point>,
@@ -87,7 +87,7 @@ fn template() -> &'static Template {
                         (0..3).for_each(|a| sum[a] += p.0[a]);
                         n += 1.0;
                     }
-                    if near[at] && (i + j + k) % 2 == 0 {
+                    if near[at] && i % 2 == 0 && j % 2 == 0 {
                         fine.push(p);
                     }
                     if near[at] && i % 2 == 0 && j % 2 == 0 && k % 2 == 0 {
@@ -224,11 +224,19 @@ pub fn place(
         (tpl.centre[0], tpl.centre[1])
     };
     let scan = Image::new(t1, dims, spacing);
-    let outside: Vec<bool> = head.iter().map(|&h| !h).collect();
-    let within_skull: Vec<f32> = (distance::distance_sq_mm(&outside, dims, spacing).iter())
+    let factor = spacing.map(|s| ((COARSE_MM / s).round() as usize).max(1));
+    let (blurred, frame) = scan.block_mean(factor);
+    let coarse = frame.with_data(&blurred);
+    // Where the brain may lie: deeper than the scalp and skull, on the coarse grid
+    // (the fit only asks which side of that depth a point is).
+    let head_f32: Vec<f32> = head.iter().map(|&h| f32::from(u8::from(h))).collect();
+    let (head_coarse, _) = Image::new(&head_f32, dims, spacing).block_mean(factor);
+    let outside: Vec<bool> = head_coarse.iter().map(|&h| h < 0.5).collect();
+    let within_skull: Vec<f32> = distance::distance_sq_mm(&outside, frame.dims, frame.spacing)
+        .iter()
         .map(|&d| f32::from(u8::from(d > skull_mm * skull_mm)))
         .collect();
-    let within_skull = Image::new(&within_skull, dims, spacing);
+    let within_skull = frame.with_data(&within_skull);
     // The share of the template's brain placed in the scalp or outside the head.
     let escaped = |a: &Affine| {
         let out = (tpl.inside.iter())
@@ -236,9 +244,6 @@ pub fn place(
             .count();
         out as f64 / tpl.inside.len() as f64
     };
-    let factor = spacing.map(|s| ((COARSE_MM / s).round() as usize).max(1));
-    let (blurred, frame) = scan.block_mean(factor);
-    let coarse = frame.with_data(&blurred);
     let mut guesses: Vec<(Transform, f64)> = Vec::new();
     for scale in SCALES {
         for dy in SHIFTS_MM {
@@ -268,7 +273,7 @@ pub fn place(
         })
         .max_by(|a, b| a.1.total_cmp(&b.1))?;
     let score = |a: &Affine| register::ncc(&tpl.fine, &scan, a) - OUTSIDE_WEIGHT * escaped(a);
-    let (fit, _) = register::fit(score, start, 12, 4);
+    let (fit, _) = register::fit(score, start, 12, 3);
     let affine = fit.affine();
     Some(Placement {
         affine,

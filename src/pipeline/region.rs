@@ -58,6 +58,40 @@ pub struct Region {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::volume::index;
+
+    /// White matter around a ventricle, open by a 2-voxel gap (deep grey matter, say):
+    /// the dilation closes the gap, and the ventricle it then encloses is kept, with a
+    /// rim lesion lining it; the far background stays out.
+    #[test]
+    fn the_region_keeps_what_the_dilated_white_matter_encloses() {
+        let dims = [40, 40, 1];
+        let mut prob = vec![0f32; 1600];
+        for y in 0..40 {
+            for x in 0..40 {
+                let r = ((x as f64 - 20.0).powi(2) + (y as f64 - 20.0).powi(2)).sqrt();
+                if (6.0..12.0).contains(&r) && !((19..=20).contains(&x) && y > 20) {
+                    prob[index(dims, x, y, 0)] = 0.9;
+                }
+            }
+        }
+        let region = wm_region(&prob, dims, [1.0; 3], 2.0);
+        assert!(region[index(dims, 20, 20, 0)], "the ventricle's centre");
+        assert!(region[index(dims, 20, 25, 0)], "the rim beside the gap");
+        assert!(!region[index(dims, 1, 1, 0)]);
+        // Without the second filling, the centre, 6 voxels from the ring, stays out.
+        let plain = volume::dilate_in_plane(
+            &volume::fill_holes_per_slice(
+                &prob.iter().map(|&p| p >= 0.5).collect::<Vec<_>>(),
+                dims,
+                2,
+            ),
+            dims,
+            [1.0; 3],
+            2.0,
+        );
+        assert!(!plain[index(dims, 20, 20, 0)]);
+    }
 
     #[test]
     fn region_is_cut_to_the_brain_and_falls_back_where_wm_is_missing() {

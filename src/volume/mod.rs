@@ -5,6 +5,7 @@
 
 pub mod affine;
 pub mod bounds;
+pub mod crop;
 pub mod distance;
 pub mod io;
 pub mod register;

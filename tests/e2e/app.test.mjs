@@ -6,7 +6,8 @@
 // region against the CLI's, the report, the lesion table's sorting and row clicks;
 // runs a real case with over 100 lesions from ../shared/data when present (CPU path):
 // the page at 1400x900 stays within 1.2 window heights with the lesion table
-// scrolling inside its panel; checks that the downloaded mask equals the CLI's on
+// scrolling inside its panel, and the summary says what the filter did (brain and
+// region mL) as the CLI's --json does; checks that the downloaded mask equals the CLI's on
 // the same inputs (Dice >= 0.999), also after the threshold or the minimum lesion
 // size is moved, and (CPU path) with the networks averaged over the slice and its
 // mirror image; feeds a bad file and hostile ones (1 GiB, too many voxels, absurd voxel
@@ -364,6 +365,11 @@ async function scenario(name, extraArgs, query, expectBackend, expectViewer, sym
       const shown = await shownBurden(page);
       const want = cliBurden(process.env.WMH_CLI_REAL_JSON);
       check(JSON.stringify(shown) === JSON.stringify(want), `${name}: real case burden by region equals the CLI's (${JSON.stringify(shown)})`);
+      // What the filter did (the brain the template bounded, the region it kept) is
+      // on the page as the CLI reports it.
+      const cli = JSON.parse(fs.readFileSync(process.env.WMH_CLI_REAL_JSON, "utf8"));
+      const filter = `brain ${cli.brain_ml.toFixed(0)} mL, bounded by the brain template; white-matter region ${cli.region_ml.toFixed(0)} mL`;
+      check(cli.brain_method === "template" && real.includes(filter), `${name}: the summary says what the filter did, as the CLI's --json ("${filter}")`);
     }
     await page.screenshot({ path: path.join(shots, `${name}-real-1400x900.png`) });
     for (const [width, height] of [[1280, 720], [1920, 1080]]) {
