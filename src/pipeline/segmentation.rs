@@ -220,7 +220,7 @@ impl Segmentation {
                 Some(Method::Morphology) => ", by morphology alone (the template did not fit)",
                 None => "",
             };
-            text += &format!(" (brain {brain:.0} mL{how}; white-matter region {region:.0} mL)");
+            text += &format!(": brain {brain:.0} mL{how}; white-matter region {region:.0} mL");
         }
         if self.brain_fallback_slices > 0 {
             let n = self.brain_fallback_slices;
@@ -324,8 +324,8 @@ mod tests {
         plain.region_ml = Some(612.4);
         assert_eq!(
             plain.filter_description(),
-            "white-matter filter on (brain 1300 mL, bounded by the brain template; white-matter \
-             region 612 mL)"
+            "white-matter filter on: brain 1300 mL, bounded by the brain template; white-matter \
+             region 612 mL"
         );
         assert!(
             seg(true, 2, Some(1300.0), template)
