@@ -459,7 +459,7 @@ fn a_skull_stripped_flair_lines_up_with_its_head_t1_and_a_shifted_one_does_not()
     }
 }
 
-/// Brain extraction on heads with a known brain: five MASS brains (skull-stripped T1s
+/// Brain extraction on heads with a known brain: three MASS brains (skull-stripped T1s
 /// of other people than the template's) wrapped in synthetic CSF, skull, fat and skin
 /// (`train::head`, randomised thicknesses and intensities), at 1 mm and with 3 mm
 /// slices (three slices averaged, as thick clinical slices blur). The extraction must
@@ -471,10 +471,9 @@ fn brain_extraction_recovers_known_brains_inside_synthetic_heads() {
     use wmh::volume::{Reorientation, index};
     let data = shared_data();
     let mut failures = Vec::new();
-    for (n, case) in ["mass-01", "mass-04", "mass-07", "mass-10", "mass-13"]
-        .iter()
-        .enumerate()
-    {
+    // The worst two and the best of the five in experiments/brain-extraction, each with
+    // the seed of its head there.
+    for (case, seed) in [("mass-07", 13), ("mass-13", 15), ("mass-10", 14)] {
         let dir = data.join("tissue").join(case);
         let t1 = read(&dir.join("t1.nii.gz"));
         let tissue = read(&dir.join("tissue.nii.gz"));
@@ -502,7 +501,7 @@ fn brain_extraction_recovers_known_brains_inside_synthetic_heads() {
             .map(|i| image[i])
             .collect();
         let level = wmh::volume::percentile(&wm, 50.0);
-        wmh::train::head::wrap_in_head(&mut head, dims, spacing, level, 11 + n as u64);
+        wmh::train::head::wrap_in_head(&mut head, dims, spacing, level, seed);
         for thick in [1, 3] {
             let (image, truth, dims, spacing) = if thick == 1 {
                 (head.clone(), truth.clone(), dims, spacing)
