@@ -461,9 +461,9 @@ fn a_skull_stripped_flair_lines_up_with_its_head_t1_and_a_shifted_one_does_not()
 
 /// Brain extraction on heads with a known brain: three MASS brains (skull-stripped T1s
 /// of other people than the template's) wrapped in synthetic CSF, skull, fat and skin
-/// (`train::head`, randomised thicknesses and intensities), at 1 mm and with 3 mm
-/// slices (three slices averaged, as thick clinical slices blur). The extraction must
-/// recover each brain with Dice >= 0.95.
+/// (`train::head`, randomised thicknesses and intensities), with 3 mm slices. The
+/// extraction must recover each brain with Dice >= 0.95 (experiments/brain-extraction
+/// has all five, at 1 mm too).
 #[test]
 #[ignore = "needs ../shared/data"]
 fn brain_extraction_recovers_known_brains_inside_synthetic_heads() {
@@ -502,34 +502,25 @@ fn brain_extraction_recovers_known_brains_inside_synthetic_heads() {
             .collect();
         let level = wmh::volume::percentile(&wm, 50.0);
         wmh::train::head::wrap_in_head(&mut head, dims, spacing, level, seed);
-        for thick in [1, 3] {
-            let (image, truth, dims, spacing) = if thick == 1 {
-                (head.clone(), truth.clone(), dims, spacing)
-            } else {
-                let plane = dims[0] * dims[1];
-                let nz = dims[2] / thick;
-                let mut img = vec![0f32; plane * nz];
-                let mut tru = vec![false; plane * nz];
-                for z in 0..nz {
-                    for p in 0..plane {
-                        let vs = (0..thick).map(|t| (z * thick + t) * plane + p);
-                        img[z * plane + p] =
-                            vs.clone().map(|v| head[v]).sum::<f32>() / thick as f32;
-                        tru[z * plane + p] = vs.filter(|&v| truth[v]).count() * 2 > thick;
-                    }
-                }
-                let s = [spacing[0], spacing[1], spacing[2] * thick as f64];
-                (img, tru, [dims[0], dims[1], nz], s)
-            };
-            let got = extract(&image, dims, spacing);
-            let d = dice(&got.mask, &truth);
-            println!(
-                "{case} with {thick} mm slices: {} Dice {d:.4}",
-                got.method.name()
-            );
-            if d < 0.95 || !matches!(got.method, Method::Template { .. }) {
-                failures.push(format!("{case} ({thick} mm): {} {d:.4}", got.method.name()));
+        // Three slices averaged into one, as thick clinical slices blur.
+        const THICK: usize = 3;
+        let plane = dims[0] * dims[1];
+        let nz = dims[2] / THICK;
+        let mut image = vec![0f32; plane * nz];
+        let mut brain = vec![false; plane * nz];
+        for z in 0..nz {
+            for p in 0..plane {
+                let vs = (0..THICK).map(|t| (z * THICK + t) * plane + p);
+                image[z * plane + p] = vs.clone().map(|v| head[v]).sum::<f32>() / THICK as f32;
+                brain[z * plane + p] = vs.filter(|&v| truth[v]).count() * 2 > THICK;
             }
+        }
+        let spacing = [spacing[0], spacing[1], spacing[2] * THICK as f64];
+        let got = extract(&image, [dims[0], dims[1], nz], spacing);
+        let d = dice(&got.mask, &brain);
+        println!("{case} with 3 mm slices: {} Dice {d:.4}", got.method.name());
+        if d < 0.95 || !matches!(got.method, Method::Template { .. }) {
+            failures.push(format!("{case}: {} {d:.4}", got.method.name()));
         }
     }
     assert!(failures.is_empty(), "{failures:?}");
