@@ -2,7 +2,7 @@
 //!
 //! The WM network learned white matter on skull-stripped T1s, and its filter region is
 //! cut to the brain, so scalp or muscle left in the brain become false positives that
-//! survive the filter. Thresholds and erosion alone (the [`morphological`] fallback)
+//! survive the filter. Thresholds and erosion alone (the morphological fallback)
 //! cannot tell the temporalis muscle from the temporal lobe beside it, or the scalp
 //! over the vertex from the brain in a thick top slice. So the ICBM brain template is
 //! placed on the head by an affine fit ([`template`]), and the brain's edge is found
@@ -93,13 +93,8 @@ pub struct Extraction {
     pub method: Method,
 }
 
-/// The brain of a T1 on the canonical grid (axial slices across the last axis), with
-/// voxel `spacing` in mm (see [`extract`]).
-pub fn brain_mask(t1: &[f32], dims: [usize; 3], spacing: [f64; 3]) -> Vec<bool> {
-    extract(t1, dims, spacing).mask
-}
-
-/// The brain of a T1 on the canonical grid: a skull-stripped T1 keeps its own non-zero
+/// The brain of a T1 on the canonical grid (axial slices across the last axis, voxel
+/// `spacing` in mm): a skull-stripped T1 keeps its own non-zero
 /// region; with skull, the template placed on the head bounds the brain and tissue
 /// intensity finds its edge; where the template does not fit, morphology alone. An
 /// empty image gives an empty mask.
@@ -256,8 +251,8 @@ pub fn brain_piece(components: &Components, dims: [usize; 3]) -> Option<u32> {
         .map(|c| c as u32 + 1)
 }
 
-/// [`brain_mask`] of an image in stored voxel order on the grid `affine` / `dims`,
-/// returned in the same order.
+/// The brain ([`extract`]) of an image in stored voxel order on the grid `affine` /
+/// `dims`, returned in the same order.
 pub fn brain_mask_stored(data: &[f32], affine: &Affine, dims: [usize; 3]) -> Vec<bool> {
     extract_stored(data, affine, dims).mask
 }
@@ -317,7 +312,7 @@ mod tests {
     #[test]
     fn strips_skull_and_scalp_from_a_head_phantom() {
         let (t1, truth, dims) = head();
-        let got = brain_mask(&t1, dims, [1.0, 1.0, 3.0]);
+        let got = extract(&t1, dims, [1.0, 1.0, 3.0]).mask;
         let d = dice(&got, &truth);
         // The ellipsoid's smallest end slices (a few mm across) erode away.
         assert!(d > 0.93, "brain Dice {d}");
@@ -355,7 +350,7 @@ mod tests {
             neck_voxels > brain_voxels,
             "the neck must outweigh the brain"
         );
-        let got = brain_mask(&t1, dims, [1.0, 1.0, 3.0]);
+        let got = extract(&t1, dims, [1.0, 1.0, 3.0]).mask;
         let d = dice(&got, &truth);
         assert!(d > 0.9, "brain Dice {d}");
         assert!(got[..10 * plane].iter().all(|&b| !b), "neck kept");
@@ -369,7 +364,7 @@ mod tests {
                 *v = 0.0;
             }
         }
-        let got = brain_mask(&t1, dims, [1.0, 1.0, 3.0]);
+        let got = extract(&t1, dims, [1.0, 1.0, 3.0]).mask;
         let d = dice(&got, &truth);
         assert!(d > 0.93, "brain Dice {d}");
     }
@@ -378,7 +373,8 @@ mod tests {
     fn empty_image_gives_empty_mask() {
         let dims = [8, 8, 4];
         assert!(
-            brain_mask(&vec![0.0; 256], dims, [1.0; 3])
+            extract(&vec![0.0; 256], dims, [1.0; 3])
+                .mask
                 .iter()
                 .all(|&b| !b)
         );
