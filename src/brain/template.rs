@@ -338,28 +338,25 @@ mod tests {
             ],
         }
         .affine();
+        // The brain is the template's, placed by the known affine; its voxels take the
+        // template's intensities.
+        let truth = Placement {
+            affine: truth_affine,
+            ncc: 1.0,
+            escaped: 0.0,
+        };
+        let brain = brain_of(&truth, dims, spacing);
         let inverse = affine::invert(&truth_affine).unwrap();
         let template_image = Image::new(&tpl.intensity, tpl.dims, tpl.spacing);
         let mut t1 = vec![0f32; dims.iter().product()];
-        let mut brain = vec![false; t1.len()];
-        for k in 0..dims[2] {
-            for j in 0..dims[1] {
-                for i in 0..dims[0] {
-                    let p = [
-                        i as f64 * spacing[0],
-                        j as f64 * spacing[1],
-                        k as f64 * spacing[2],
-                    ];
-                    let q = affine::apply(&inverse, p);
-                    let at = index(dims, i, j, k);
-                    let v = [0, 1, 2].map(|a| q[a] / tpl.spacing[a]);
-                    brain[at] =
-                        resample::trilinear(&tpl.brain, tpl.dims, v).is_some_and(|b| b >= 0.5);
-                    if brain[at] {
-                        t1[at] = template_image.at_mm(q).max(5.0);
-                    }
-                }
-            }
+        for (at, _) in brain.iter().enumerate().filter(|&(_, &b)| b) {
+            let v = [
+                at % dims[0],
+                (at / dims[0]) % dims[1],
+                at / (dims[0] * dims[1]),
+            ];
+            let p = [0, 1, 2].map(|a| v[a] as f64 * spacing[a]);
+            t1[at] = template_image.at_mm(affine::apply(&inverse, p)).max(5.0);
         }
         let d = distance::distance_sq_mm(&brain, dims, spacing);
         let scalp = d.iter().map(|&d| d > 64.0 && d <= 225.0).collect();

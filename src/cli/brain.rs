@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use serde::Serialize;
 
 use crate::metrics::dice;
@@ -80,21 +80,10 @@ pub fn run(args: Args) -> Result<()> {
     };
     let voxel_ml = grid.geometry.voxel_volume_mm3() / 1000.0;
     let brain_ml = mask.iter().filter(|&&b| b).count() as f64 * voxel_ml;
-    let reference = match &args.reference {
-        Some(path) => {
-            let r = files::read_volume(path)?;
-            if r.dims != grid.dims {
-                bail!(
-                    "{}: reference grid {:?} differs from the mask's {:?}",
-                    path.display(),
-                    r.dims,
-                    grid.dims
-                );
-            }
-            Some(r.data.iter().map(|&v| v != 0.0).collect::<Vec<bool>>())
-        }
-        None => None,
-    };
+    let reference = (args.reference.as_deref())
+        .map(|path| super::tissue::read_on_grid(path, &grid, "reference"))
+        .transpose()?
+        .map(|r| r.data.iter().map(|&v| v != 0.0).collect::<Vec<bool>>());
     let bytes: Vec<u8> = mask.iter().map(|&b| u8::from(b)).collect();
     let encoded = grid.encode_like(OutputData::U8(&bytes), files::wants_gzip(&args.output)?);
     files::write_all_atomic(&[(&args.output, encoded)])?;

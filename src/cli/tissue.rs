@@ -105,15 +105,15 @@ pub fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
-/// A volume that must share the T1's grid (`what` names it in the error).
-fn read_on_grid(path: &Path, t1: &Volume, what: &str) -> Result<Volume> {
+/// A volume that must share `grid`'s extents (`what` names it in the error).
+pub(super) fn read_on_grid(path: &Path, grid: &Volume, what: &str) -> Result<Volume> {
     let v = files::read_volume(path)?;
-    if v.dims != t1.dims {
+    if v.dims != grid.dims {
         bail!(
-            "{}: {what} grid {:?} differs from the T1's {:?}",
+            "{}: {what} grid {:?} differs from the image's {:?}",
             path.display(),
             v.dims,
-            t1.dims
+            grid.dims
         );
     }
     Ok(v)
