@@ -1,5 +1,5 @@
 //! The native command-line tool: `wmh segment`, `cohort`, `bids`, `evaluate`, `validate`,
-//! `train`, `tissue`, `brain`, `bench`, `convert`, `curves` and `example`.
+//! `train`, `synth`, `tissue`, `brain`, `bench`, `convert`, `curves` and `example`.
 //!
 //! Only this layer touches files, terminals and exit codes; the work itself is in the
 //! pure core (`volume`, `pipeline`, `metrics`).
@@ -13,6 +13,7 @@ mod curves;
 mod evaluate;
 mod example;
 mod segment;
+mod synth;
 mod tissue;
 mod train;
 mod validate;
@@ -51,6 +52,8 @@ enum Command {
     Train(train::Args),
     /// Write the built-in synthetic example case (FLAIR, T1, truth).
     Example(example::Args),
+    /// Simulate the FLAIR-like training image `train` makes of a T1 with WMH labels.
+    Synth(synth::Args),
     /// Score weights on labelled cases: networks with and without the WM filter, and a baseline.
     Validate(validate::Args),
     /// Find the brain the WM filter is cut to, as `segment` does, optionally scored against a reference mask.
@@ -135,6 +138,7 @@ pub fn main() -> ExitCode {
         Command::Bench(args) => bench::run(args),
         Command::Train(args) => train::run(args),
         Command::Tissue(args) => tissue::run(args),
+        Command::Synth(args) => synth::run(args),
         Command::Brain(args) => brain::run(args),
         Command::Curves(args) => curves::run(args),
         Command::Convert(args) => convert::run(args),

@@ -5,8 +5,6 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use rand::RngExt;
-use rand::SeedableRng;
-use rand::rngs::StdRng;
 
 use super::augment::{self, Intensity, Warp};
 use super::{head, synth};
@@ -162,7 +160,7 @@ fn wm_region_label(t1: &mut Volume, wmh: &[f32]) -> Result<Vec<f32>> {
 }
 
 /// WMH label values: 1 lesion, 2 other pathology (ignored, as the challenge does).
-fn wmh_class(v: f32) -> Option<bool> {
+pub fn wmh_class(v: f32) -> Option<bool> {
     match v.round() as i64 {
         1 => Some(true),
         2 => None,
@@ -200,17 +198,7 @@ fn derive(
         let lesion: Vec<bool> = (label.data.iter())
             .map(|&l| (src.classify)(l) == Some(true))
             .collect();
-        let mut rng = StdRng::seed_from_u64(name_seed(name));
-        let contrast = synth::Contrast::random(&mut rng);
-        let axis = crate::volume::affine::slice_axis(&image.geometry.affine);
-        image.data = synth::flair_from_t1(
-            &image.data,
-            &lesion,
-            image.dims,
-            axis,
-            &contrast,
-            name_seed(name),
-        );
+        image.data = synth::simulate(image, &lesion, name_seed(name)).0;
     }
     Ok(())
 }

@@ -13,7 +13,8 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use rand_distr::{Distribution, Normal};
 
-use crate::volume::{foreground_mask, index, percentile};
+use crate::volume::affine::slice_axis;
+use crate::volume::{Volume, foreground_mask, index, percentile};
 
 /// Fewest voxels around lesions for their median to stand for white matter.
 const MIN_RING: usize = 200;
@@ -144,6 +145,16 @@ fn soften(mask: &[bool], dims: [usize; 3], axis: usize, sigma: f32) -> Vec<f32> 
     field
 }
 
+/// A FLAIR-like image simulated from a T1 volume and its lesion mask, with a contrast
+/// drawn from `seed`: what training makes of a `wmh2017/` case and `wmh synth` writes.
+pub fn simulate(t1: &Volume, lesion: &[bool], seed: u64) -> (Vec<f32>, Contrast) {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let contrast = Contrast::random(&mut rng);
+    let axis = slice_axis(&t1.geometry.affine);
+    let flair = flair_from_t1(&t1.data, lesion, t1.dims, axis, &contrast, seed);
+    (flair, contrast)
+}
+
 /// A FLAIR-like image of the same grid as `t1`, lesions (`lesion`) bright. Slices run
 /// across `axis`; the result is scaled so that white matter sits at the T1's own level,
 /// which keeps it in the range that the inference normalisation expects.
@@ -264,6 +275,33 @@ mod tests {
         assert!(at(8, 6) > 100.0 && at(8, 6) < at(10, 8));
         // Just outside the lesion the soft edge lifts the white matter a little.
         assert!(at(7, 8) >= 100.0);
+    }
+
+    #[test]
+    fn simulated_phantom_has_flair_contrast_and_is_reproducible() {
+        let p = crate::phantom::example();
+        let lesion: Vec<bool> = p.lesions.iter().map(|&l| l > 0).collect();
+        let (flair, contrast) = simulate(&p.t1, &lesion, 9);
+        assert_eq!(flair.len(), p.t1.data.len());
+        assert!(flair.iter().all(|v| v.is_finite() && *v >= 0.0));
+        let median = |keep: &dyn Fn(usize) -> bool| {
+            let v: Vec<f32> = (0..flair.len())
+                .filter(|&i| keep(i))
+                .map(|i| flair[i])
+                .collect();
+            percentile(&v, 50.0)
+        };
+        let wm = median(&|i| p.white_matter[i] > 0 && !lesion[i]);
+        let lesions = median(&|i| lesion[i]);
+        // Lesion cores reach the drawn brightness; their soft edges pull the median down.
+        assert!(lesions > 1.25 * wm, "lesions {lesions}, WM {wm}");
+        assert!(
+            lesions < contrast.lesion * wm * 1.1,
+            "lesions {lesions}, WM {wm}"
+        );
+        // The same seed draws the same image, another seed another contrast.
+        assert_eq!(simulate(&p.t1, &lesion, 9).0, flair);
+        assert_ne!(simulate(&p.t1, &lesion, 10).1, contrast);
     }
 
     #[test]

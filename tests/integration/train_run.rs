@@ -335,3 +335,63 @@ fn a_network_with_concatenated_shortcuts_trains_exports_and_segments() {
     assert!(done.status.success(), "{done:?}");
     assert!(probabilities(&add.join("last"), &flair, &add) != a);
 }
+
+#[test]
+fn a_simulated_flair_is_written_on_its_t1_grid_and_trains_a_network_that_segments() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = example_data(tmp.path());
+    let example = data.join("flair/example");
+    let flair = case::require(&example, case::FLAIR).unwrap();
+    let t1 = case::require(&example, case::T1).unwrap();
+    let truth = case::require(&example, case::WMH).unwrap();
+
+    // `wmh synth` paints the labelled lesions bright on the T1's own grid.
+    let simulated = tmp.path().join("synth.nii.gz");
+    let done = wmh(&[
+        "synth",
+        "--t1",
+        t1.to_str().unwrap(),
+        "--wmh",
+        truth.to_str().unwrap(),
+        "-o",
+        simulated.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(done.status.success(), "{done:?}");
+    let summary: serde_json::Value = serde_json::from_slice(&done.stdout).unwrap();
+    let read =
+        |p: &Path| wmh::volume::Volume::from_nifti_bytes(&std::fs::read(p).unwrap()).unwrap();
+    let (image, t1v, labels) = (read(&simulated), read(&t1), read(&truth));
+    assert_eq!(image.dims, t1v.dims);
+    assert_eq!(image.geometry.affine, t1v.geometry.affine);
+    let lesion: Vec<bool> = labels.data.iter().map(|&v| v == 1.0).collect();
+    let count = lesion.iter().filter(|&&l| l).count();
+    assert_eq!(summary["lesion_voxels"], count);
+    let mean = |inside: bool| {
+        let v: Vec<f32> = (image.data.iter().zip(&lesion))
+            .filter(|&(_, &l)| l == inside)
+            .map(|(&v, _)| v)
+            .collect();
+        v.iter().sum::<f32>() / v.len() as f32
+    };
+    assert!(mean(true) > 2.0 * mean(false), "lesions are not bright");
+
+    // A T1 with labels under `wmh2017/` is a training case whose FLAIR is simulated: it
+    // trains, exports and segments a real FLAIR.
+    let head = data.join("wmh2017/example");
+    std::fs::create_dir_all(&head).unwrap();
+    std::fs::copy(&t1, head.join("t1.nii.gz")).unwrap();
+    std::fs::copy(&truth, head.join("wmh.nii.gz")).unwrap();
+    let out = tmp.path().join("synth-run");
+    let done = train_command(&data, &out, &["--steps", "2"])
+        .args(["--train", "wmh2017/example", "--synthetic-fraction", "1"])
+        .output()
+        .unwrap();
+    assert!(done.status.success(), "{done:?}");
+    let config = std::fs::read_to_string(out.join("config.json")).unwrap();
+    assert!(config.contains("wmh2017/example"), "{config}");
+    let probs = probabilities(&out.join("last"), &flair, &out);
+    let mask = read(&out.join("mask.nii"));
+    assert_eq!(mask.dims, read(&flair).dims);
+    assert!(!probs.is_empty());
+}
