@@ -10,7 +10,7 @@ step = int(next((a.split("=")[1] for a in sys.argv if a.startswith("--step=")), 
 masks = [nii.load(p)[1] if p != "-" else None for p in args[2:4]]
 vals = sorted(img[::97])
 lo, hi = vals[len(vals) // 100], vals[len(vals) * int(next((a.split("=")[1] for a in sys.argv if a.startswith("--hi=")), 995)) // 1000]
-zs = list(range(0, dz, step))
+zs = list(range(int(next((a.split("=")[1] for a in sys.argv if a.startswith("--from=")), 0)), int(next((a.split("=")[1] for a in sys.argv if a.startswith("--to=")), dz)), step))
 cols = 6
 rows = (len(zs) + cols - 1) // cols
 W, H = cols * dx, rows * dy

@@ -77,6 +77,11 @@ pub const HEAD_SUFFIX: &str = "+head";
 /// skull-stripped as at inference and labelled by the tissue classifier.
 pub const SYNTH_PREFIX: &str = "wmh2017/";
 
+/// Prefix of the WMH cases with vascular WMH (FLAIR, T1 and labels under
+/// `vascular/`): held out of every network scored on them, trained on only by the
+/// shipped networks.
+pub const VASCULAR_PREFIX: &str = "vascular/";
+
 /// The same seed for the same name on every run and platform.
 fn name_seed(name: &str) -> u64 {
     name.bytes()
@@ -101,7 +106,12 @@ fn source(data: &Path, task: Task, name: &str) -> Source {
             }
         }
         (Task::Wmh, _) => {
-            let folder = data.join("flair").join(name);
+            // `vascular/<case>` names its folder from the data root; the rest are `flair/`.
+            let folder = if name.starts_with(VASCULAR_PREFIX) {
+                data.join(name)
+            } else {
+                data.join("flair").join(name)
+            };
             Source {
                 image: in_case(&folder, case::FLAIR),
                 label: in_case(&folder, case::WMH),
@@ -204,7 +214,8 @@ fn derive(
 }
 
 impl Case {
-    /// Loads a case for `task`: WMH cases are `flair/` folder names; WM cases are
+    /// Loads a case for `task`: WMH cases are `flair/` folder names or
+    /// `vascular/<case>` ([`VASCULAR_PREFIX`]); WM cases are
     /// `tissue/<name>` or `mni152`, with [`HEAD_SUFFIX`] for the brain in a synthetic
     /// head; both take `wmh2017/<name>` (see [`SYNTH_PREFIX`]).
     pub fn load(

@@ -376,20 +376,27 @@ fn a_simulated_flair_is_written_on_its_t1_grid_and_trains_a_network_that_segment
     };
     assert!(mean(true) > 2.0 * mean(false), "lesions are not bright");
 
-    // A T1 with labels under `wmh2017/` is a training case whose FLAIR is simulated: it
-    // trains, exports and segments a real FLAIR.
-    let head = data.join("wmh2017/example");
-    std::fs::create_dir_all(&head).unwrap();
-    std::fs::copy(&t1, head.join("t1.nii.gz")).unwrap();
-    std::fs::copy(&truth, head.join("wmh.nii.gz")).unwrap();
+    // A T1 with labels under `wmh2017/` is a training case whose FLAIR is simulated, and
+    // a case under `vascular/` a real one: they train, export and segment a real FLAIR.
+    for folder in ["wmh2017/example", "vascular/example"] {
+        let dir = data.join(folder);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::copy(&t1, dir.join("t1.nii.gz")).unwrap();
+        std::fs::copy(&truth, dir.join("wmh.nii.gz")).unwrap();
+    }
+    std::fs::copy(&flair, data.join("vascular/example/flair.nii.gz")).unwrap();
     let out = tmp.path().join("synth-run");
     let done = train_command(&data, &out, &["--steps", "2"])
-        .args(["--train", "wmh2017/example", "--synthetic-fraction", "1"])
+        .args(["--train", "wmh2017/example,vascular/example"])
         .output()
         .unwrap();
     assert!(done.status.success(), "{done:?}");
-    let config = std::fs::read_to_string(out.join("config.json")).unwrap();
-    assert!(config.contains("wmh2017/example"), "{config}");
+    let config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("config.json")).unwrap()).unwrap();
+    let cases = config["train_cases"].as_array().unwrap();
+    for name in ["wmh2017/example", "vascular/example"] {
+        assert!(cases.iter().any(|c| c == name), "{config}");
+    }
     let probs = probabilities(&out.join("last"), &flair, &out);
     let mask = read(&out.join("mask.nii"));
     assert_eq!(mask.dims, read(&flair).dims);
