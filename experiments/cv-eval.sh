@@ -14,6 +14,7 @@
 #          for runs trained with --average-from).
 #   SYMMETRIES  in-plane symmetries the WMH networks are averaged over (1, 2 or 8;
 #          default 1), passed to `wmh validate --symmetries`.
+#   THRESHOLDS  the sweep (default 0.5,0.8,0.9,0.95,0.98,0.99,0.995).
 #   WMH    the binary (default ./target/release/wmh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,7 +40,7 @@ for f in ${FOLDS:-a b c}; do
   else
     cp "$run/$ck/wmh.json" "$run/$ck/wmh.safetensors" "$wm/wm.json" "$wm/wm.safetensors" "$w/"
   fi
-  "${WMH:-./target/release/wmh}" validate --weights "$w" --threshold 0.5,0.8,0.9,0.95,0.98,0.99,0.995 \
+  "${WMH:-./target/release/wmh}" validate --weights "$w" --threshold "${THRESHOLDS:-0.5,0.8,0.9,0.95,0.98,0.99,0.995}" \
     --baseline-z 3 --symmetries "${SYMMETRIES:-1}" --json "$out/fold-$f.json" $(for c in $cases; do echo "$D/$c"; done) \
     > "$out/fold-$f.md"
   rm -r "$w"

@@ -12,13 +12,13 @@ name=$1
 wmh=${WMH:-./target/release/wmh}
 out=experiments/vascular-synth/runs/$name
 mkdir -p "$out"
-thresholds=0.5,0.8,0.9,0.95,0.98,0.99,0.995
+thresholds=0.5,0.8,0.9,0.95,0.98,0.99,0.995,0.998,0.999
 vascular() {
   "$wmh" validate --weights "$1" --threshold $thresholds --baseline-z 2.5 --json "$out/vascular-$2.json" \
     ../shared/data/vascular/wmh2017-utrecht-39 ../shared/data/vascular/wmh2017-amsterdam-ge3t-100 > "$out/vascular-$2.md"
 }
 if [ "$name" = shipped ]; then vascular weights shipped; exit 0; fi
-WIDTH=8 NAME=vascular-synth/runs/$name WMH=$wmh experiments/cv-eval.sh
+THRESHOLDS=$thresholds WIDTH=8 NAME=vascular-synth/runs/$name WMH=$wmh experiments/cv-eval.sh
 w=$(mktemp -d)
 for f in a b c; do
   cp "experiments/vascular-synth/runs/$name-$f/last/"wmh.* weights/wm.* "$w/"
