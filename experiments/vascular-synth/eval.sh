@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Scores the runs of cv.sh: the MS folds on their held-out cases (experiments/cv-eval.sh,
-# writing runs/NAME/fold-*.json and summary.md), and the two vascular cases, which no run
-# trained on, with each fold's network and with the folds' ensemble (networks averaged),
-# writing runs/NAME/vascular-<fold|ens>.json and .md.
-# Usage: experiments/vascular-synth/eval.sh NAME   (e.g. vs-a-s7; runs/NAME-a, -b, -c)
+# writing runs/OUT/fold-*.json and summary.md), and the two vascular cases, which no run
+# trained on, with each fold's network and with all of them averaged, writing
+# runs/OUT/vascular-<fold|ens>.json and .md.
+# Usage: experiments/vascular-synth/eval.sh NAME [NAME...]   (e.g. vs-a-s7; runs/NAME-a, -b, -c)
+# With several names, each fold's networks of all of them are averaged (one seed each),
+# and OUT is the names joined by "+"; with one, OUT is NAME.
 # With NAME=shipped, scores the shipped weights/ on the vascular cases only.
 # WMH names the binary (default ./target/release/wmh).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-name=$1
 wmh=${WMH:-./target/release/wmh}
+name=$(IFS=+; echo "$*")
 out=experiments/vascular-synth/runs/$name
 mkdir -p "$out"
 thresholds=0.5,0.8,0.9,0.95,0.98,0.99,0.995,0.998,0.999
@@ -18,14 +20,28 @@ vascular() {
     ../shared/data/vascular/wmh2017-utrecht-39 ../shared/data/vascular/wmh2017-amsterdam-ge3t-100 > "$out/vascular-$2.md"
 }
 if [ "$name" = shipped ]; then vascular weights shipped; exit 0; fi
-THRESHOLDS=$thresholds WIDTH=8 NAME=vascular-synth/runs/$name WMH=$wmh experiments/cv-eval.sh
+runs=experiments/vascular-synth/runs
+if [ $# -eq 1 ]; then
+  THRESHOLDS=$thresholds WIDTH=8 NAME=vascular-synth/runs/$name WMH=$wmh experiments/cv-eval.sh
+else
+  THRESHOLDS=$thresholds WIDTH=8 NAME=vascular-synth/runs/$name WMH=$wmh \
+    ENSEMBLE="$(printf 'vascular-synth/runs/%s ' "$@")" experiments/cv-eval.sh
+fi
 w=$(mktemp -d)
+members=()
 for f in a b c; do
-  cp "experiments/vascular-synth/runs/$name-$f/last/"wmh.* weights/wm.* "$w/"
-  vascular "$w" "$f"
+  first="$runs/$1-$f/last"; more=$(for n in "${@:2}"; do printf '%s,' "$runs/$n-$f/last"; done)
+  for n in "$@"; do members+=("$runs/$n-$f/last"); done
+  if [ -n "$more" ]; then
+    "$wmh" convert --weights "$first" --add "${more%,}" --out "$w/$f" > /dev/null
+  else
+    mkdir -p "$w/$f" && cp "$first"/wmh.* "$w/$f/"
+  fi
+  cp weights/wm.* "$w/$f/"
+  vascular "$w/$f" "$f"
 done
-"$wmh" convert --weights "experiments/vascular-synth/runs/$name-a/last" \
-  --add "experiments/vascular-synth/runs/$name-b/last,experiments/vascular-synth/runs/$name-c/last" --out "$w/ens" > /dev/null
+add=$(printf '%s,' "${members[@]:1}")
+"$wmh" convert --weights "${members[0]}" --add "${add%,}" --out "$w/ens" > /dev/null
 cp weights/wm.* "$w/ens/"
 vascular "$w/ens" ens
 rm -r "$w"
