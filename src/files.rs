@@ -14,6 +14,20 @@ pub fn read_volume(path: &Path) -> Result<Volume> {
     Volume::from_nifti_bytes(&bytes).with_context(|| format!("{}", path.display()))
 }
 
+/// A volume that must share `grid`'s extents (`what` names it in the error).
+pub fn read_on_grid(path: &Path, grid: &Volume, what: &str) -> Result<Volume> {
+    let v = read_volume(path)?;
+    if v.dims != grid.dims {
+        bail!(
+            "{}: {what} grid {:?} differs from the image's {:?}",
+            path.display(),
+            v.dims,
+            grid.dims
+        );
+    }
+    Ok(v)
+}
+
 /// Reads a whole regular file of at most [`Limits::NATIVE`]'s size.
 ///
 /// Devices, FIFOs and sockets are refused before they are opened (reading

@@ -81,7 +81,7 @@ pub fn run(args: Args) -> Result<()> {
     let voxel_ml = grid.geometry.voxel_volume_mm3() / 1000.0;
     let brain_ml = mask.iter().filter(|&&b| b).count() as f64 * voxel_ml;
     let reference = (args.reference.as_deref())
-        .map(|path| super::tissue::read_on_grid(path, &grid, "reference"))
+        .map(|path| files::read_on_grid(path, &grid, "reference"))
         .transpose()?
         .map(|r| r.data.iter().map(|&v| v != 0.0).collect::<Vec<bool>>());
     let bytes: Vec<u8> = mask.iter().map(|&b| u8::from(b)).collect();

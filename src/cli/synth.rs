@@ -50,7 +50,7 @@ struct Summary {
 pub fn run(args: Args) -> Result<()> {
     files::check_outputs(&[&args.output], &[&args.t1, &args.wmh])?;
     let t1 = files::read_volume(&args.t1)?;
-    let labels = super::tissue::read_on_grid(&args.wmh, &t1, "WMH label")?;
+    let labels = files::read_on_grid(&args.wmh, &t1, "WMH label")?;
     let lesion: Vec<bool> = (labels.data.iter())
         .map(|&v| wmh_class(v) == Some(true))
         .collect();

@@ -1,13 +1,13 @@
 //! `wmh tissue`: the FAST-like CSF/GM/WM classifier on a T1 (labels 1/2/3 on the T1's
 //! grid), optionally scored against a reference tissue map.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use serde::Serialize;
 
 use crate::tissue::{self, CSF, GM, TissueOptions, WM};
-use crate::volume::{OutputData, Volume};
+use crate::volume::OutputData;
 
 use crate::files;
 
@@ -61,7 +61,7 @@ pub fn run(args: Args) -> Result<()> {
     let mut t1 = files::read_volume(&args.t1)?;
     crate::volume::tame_range(&mut t1.data);
     let mask = match &args.mask {
-        Some(path) => (read_on_grid(path, &t1, "mask")?.data.iter())
+        Some(path) => (files::read_on_grid(path, &t1, "mask")?.data.iter())
             .map(|&v| v != 0.0)
             .collect(),
         // A zero background alone does not mean skull-stripped (many head scans have
@@ -69,7 +69,7 @@ pub fn run(args: Args) -> Result<()> {
         None => crate::brain::brain_mask_stored(&t1.data, &t1.geometry.affine, t1.dims),
     };
     let reference = (args.reference.as_deref())
-        .map(|path| read_on_grid(path, &t1, "reference"))
+        .map(|path| files::read_on_grid(path, &t1, "reference"))
         .transpose()?;
     let opts = TissueOptions {
         iterations: args.iterations,
@@ -103,20 +103,6 @@ pub fn run(args: Args) -> Result<()> {
         summary.print();
     }
     Ok(())
-}
-
-/// A volume that must share `grid`'s extents (`what` names it in the error).
-pub(super) fn read_on_grid(path: &Path, grid: &Volume, what: &str) -> Result<Volume> {
-    let v = files::read_volume(path)?;
-    if v.dims != grid.dims {
-        bail!(
-            "{}: {what} grid {:?} differs from the image's {:?}",
-            path.display(),
-            v.dims,
-            grid.dims
-        );
-    }
-    Ok(v)
 }
 
 impl Summary {
