@@ -15,6 +15,8 @@
 #   SYMMETRIES  in-plane symmetries the WMH networks are averaged over (1, 2 or 8;
 #          default 1), passed to `wmh validate --symmetries`.
 #   THRESHOLDS  the sweep (default 0.5,0.8,0.9,0.95,0.98,0.99,0.995).
+#   PEAKS  lesion peaks scored at every threshold (`wmh validate --lesion-peak`; default
+#          0, every lesion kept); summary.md is drawn at the first.
 #   WMH    the binary (default ./target/release/wmh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,7 +43,7 @@ for f in ${FOLDS:-a b c}; do
     cp "$run/$ck/wmh.json" "$run/$ck/wmh.safetensors" "$wm/wm.json" "$wm/wm.safetensors" "$w/"
   fi
   "${WMH:-./target/release/wmh}" validate --weights "$w" --threshold "${THRESHOLDS:-0.5,0.8,0.9,0.95,0.98,0.99,0.995}" \
-    --baseline-z 3 --symmetries "${SYMMETRIES:-1}" --json "$out/fold-$f.json" $(for c in $cases; do echo "$D/$c"; done) \
+    --lesion-peak "${PEAKS:-0}" --baseline-z 3 --symmetries "${SYMMETRIES:-1}" --json "$out/fold-$f.json" $(for c in $cases; do echo "$D/$c"; done) \
     > "$out/fold-$f.md"
   rm -r "$w"
 done
@@ -51,13 +53,14 @@ done
 # network trained on all cases), and `tbc` the mean over folds b and c only, which is
 # then applied to fold a's pair as a check that no tuning touched.
 cd "$out"
+p=${PEAKS:-0}; p=${p%%,*}
 [ -f fold-a.json ] && [ -f fold-b.json ] && [ -f fold-c.json ] || { echo "no summary: not all folds scored"; exit 0; }
-best() { jq -s -r 'add | map(select(.method == "networks + WM filter"))
+best() { jq -s -r --argjson p "$p" 'add | map(select(.method == "networks + WM filter" and .lesion_peak == $p))
   | group_by(.threshold) | map({t: .[0].threshold, d: (map(.scores.dsc) | add / length)})
   | max_by(.d) | .t' "$@"; }
 t=$(best fold-a.json fold-b.json fold-c.json)
 tbc=$(best fold-b.json fold-c.json)
-m() { jq -s -r --argjson t "$1" --arg m "$2" 'add | map(select(.method == $m and .threshold == $t))
+m() { jq -s -r --argjson t "$1" --argjson p "$p" --arg m "$2" 'add | map(select(.method == $m and .threshold == $t and .lesion_peak == $p))
   | map(.scores.dsc) | add / length * 1000 | round / 1000' "${@:3}"; }
 {
   echo "## Threshold sweep: mean DSC, networks + WM filter / WMH network only"
@@ -80,7 +83,7 @@ m() { jq -s -r --argjson t "$1" --arg m "$2" 'add | map(select(.method == $m and
   echo "| fold | case | method | DSC | H95 mm | AVD % | lesion recall | lesion F1 |"
   echo "|---|---|---|---|---|---|---|---|"
   for f in a b c; do
-    jq -r --argjson t "$t" --arg f "$f" '.[] | select(.threshold == $t or (.method | startswith("baseline")))
+    jq -r --argjson t "$t" --argjson p "$p" --arg f "$f" '.[] | select((.threshold == $t and .lesion_peak == $p) or (.method | startswith("baseline")))
       | def r(k): if . == null then "n/a" else (. * k | round / k) end;
       "| \($f) | \(.case) | \(.method) | \(.scores.dsc|r(1000)) | \(.scores.h95|r(100)) | \(.scores.avd|r(10)) | \(.scores.recall|r(1000)) | \(.scores.f1|r(1000)) |"' "fold-$f.json"
   done
@@ -92,8 +95,8 @@ m() { jq -s -r --argjson t "$1" --arg m "$2" 'add | map(select(.method == $m and
   for set in "all 8 (3 folds):fold-a.json fold-b.json fold-c.json" "fold a:fold-a.json" "fold b:fold-b.json" "fold c:fold-c.json"; do
     name=${set%%:*}; files=${set#*:}
     for method in "networks + WM filter" "WMH network only" "baseline (z > t in WM)"; do
-      jq -s -r --argjson t "$t" --arg m "$method" --arg n "$name" 'add
-        | map(select(.method == $m and (.threshold == $t or ($m | startswith("baseline")))))
+      jq -s -r --argjson t "$t" --argjson p "$p" --arg m "$method" --arg n "$name" 'add
+        | map(select(.method == $m and ((.threshold == $t and .lesion_peak == $p) or ($m | startswith("baseline")))))
         | def mean(f): (map(f | select(. != null)) | add / length);
         "| \($n) | \($m) | \(mean(.scores.dsc)*1000|round/1000) | \(mean(.scores.h95)*100|round/100) | \(mean(.scores.avd)*10|round/10) | \(mean(.scores.recall)*1000|round/1000) | \(mean(.scores.f1)*1000|round/1000) |"' $files
     done

@@ -103,12 +103,13 @@ pub fn html(seg: &Segmentation, scene: &Scene, details: &Details) -> String {
     out += &format!(
         "<table class=\"settings\"><tr><th>FLAIR</th><td>{}</td></tr><tr><th>T1</th><td>{}</td></tr>\
          <tr><th>made</th><td>{}</td></tr><tr><th>threshold</th><td>{:.3}</td></tr>\
-         <tr><th>smallest lesion</th><td>{} mm³</td></tr><tr><th>symmetries</th><td>{}</td></tr>\
+         <tr><th>lesion peak</th><td>{}</td></tr><tr><th>smallest lesion</th><td>{} mm³</td></tr><tr><th>symmetries</th><td>{}</td></tr>\
          <tr><th>filter</th><td>{}</td></tr></table>\n",
         escape(details.flair),
         escape(details.t1.unwrap_or("none")),
         escape(details.made),
         seg.threshold,
+        seg.lesion_peak,
         seg.min_lesion_mm3,
         details.symmetries,
         escape(details.filter),
@@ -208,6 +209,7 @@ mod tests {
             probability: vec![0.0; n],
             mask: mask.clone(),
             threshold: 0.5,
+            lesion_peak: 0.0,
             min_lesion_mm3: 0.0,
             wm_region: None,
             lesions: vec![Lesion {

@@ -723,7 +723,7 @@ fn fuzz_pipeline(seed: u64, count: usize) -> (Vec<String>, usize) {
                 ..networks.options()
             };
             let mut seg = pipeline::run(&inputs, &networks, &device, &options, 4, &mut |_| {});
-            seg.rethreshold(&inputs.reference, threshold / 2.0, 10.0);
+            seg.rethreshold(&inputs.reference, threshold / 2.0, threshold, 10.0);
             assert_eq!(seg.mask.len(), flair.data.len());
             true
         }));

@@ -7,7 +7,8 @@
 # With several names, each fold's networks of all of them are averaged (one seed each),
 # and OUT is the names joined by "+"; with one, OUT is NAME.
 # With NAME=shipped, scores the shipped weights/ on the vascular cases only.
-# WMH names the binary (default ./target/release/wmh).
+# WMH names the binary (default ./target/release/wmh); PEAKS the lesion peaks scored at
+# every threshold (default 0, every lesion kept).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 wmh=${WMH:-./target/release/wmh}
@@ -15,16 +16,17 @@ name=$(IFS=+; echo "$*")
 out=experiments/vascular-synth/runs/$name
 mkdir -p "$out"
 thresholds=0.5,0.8,0.9,0.95,0.98,0.99,0.995,0.998,0.999
+peaks=${PEAKS:-0}
 vascular() {
-  "$wmh" validate --weights "$1" --threshold $thresholds --baseline-z 2.5 --json "$out/vascular-$2.json" \
+  "$wmh" validate --weights "$1" --threshold $thresholds --lesion-peak $peaks --baseline-z 2.5 --json "$out/vascular-$2.json" \
     ../shared/data/vascular/wmh2017-utrecht-39 ../shared/data/vascular/wmh2017-amsterdam-ge3t-100 > "$out/vascular-$2.md"
 }
 if [ "$name" = shipped ]; then vascular weights shipped; exit 0; fi
 runs=experiments/vascular-synth/runs
 if [ $# -eq 1 ]; then
-  THRESHOLDS=$thresholds WIDTH=8 NAME=vascular-synth/runs/$name WMH=$wmh experiments/cv-eval.sh
+  PEAKS=$peaks THRESHOLDS=$thresholds WIDTH=8 NAME=vascular-synth/runs/$name WMH=$wmh experiments/cv-eval.sh
 else
-  THRESHOLDS=$thresholds WIDTH=8 NAME=vascular-synth/runs/$name WMH=$wmh \
+  PEAKS=$peaks THRESHOLDS=$thresholds WIDTH=8 NAME=vascular-synth/runs/$name WMH=$wmh \
     ENSEMBLE="$(printf 'vascular-synth/runs/%s ' "$@")" experiments/cv-eval.sh
 fi
 w=$(mktemp -d)

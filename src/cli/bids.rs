@@ -333,6 +333,7 @@ fn sidecar(args: &Args, scan: &Scan, outcome: &Outcome) -> Value {
         "SpatialReference": source(scan, &scan.flair),
         "Sources": sources,
         "Threshold": seg.threshold,
+        "LesionPeak": seg.lesion_peak,
         "MinLesionMm3": seg.min_lesion_mm3,
         "Symmetries": args.settings.symmetries.count(),
         "LesionCount": seg.lesions.len(),

@@ -83,6 +83,8 @@ struct SummaryRow {
     status: &'static str,
     /// The probability threshold the mask was cut at.
     threshold: Option<f32>,
+    /// The probability each kept lesion's most probable voxel reaches.
+    lesion_peak: Option<f32>,
     /// The smallest lesion kept.
     min_lesion_mm3: Option<f64>,
     /// In-plane symmetries the WMH probabilities were averaged over.
@@ -272,6 +274,7 @@ impl Tables {
             id: cell(&case.id),
             status: if ok.is_some() { "ok" } else { "failed" },
             threshold: ok.map(|o| o.seg.threshold),
+            lesion_peak: ok.map(|o| o.seg.lesion_peak),
             min_lesion_mm3: ok.map(|o| o.seg.min_lesion_mm3),
             symmetries: ok.map(|_| settings.symmetries.count()),
             lesion_count: ok.map(|o| o.seg.lesions.len()),

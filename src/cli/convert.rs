@@ -30,6 +30,10 @@ pub struct Args {
     /// Set the WMH network's threshold (e.g. the one chosen by cross-validation).
     #[arg(long)]
     threshold: Option<f32>,
+    /// Set the probability a WMH lesion's most probable voxel must reach for the lesion
+    /// to be kept (chosen with the threshold; 0 keeps every lesion).
+    #[arg(long)]
+    lesion_peak: Option<f32>,
     /// Set the WM network's region dilation in mm (e.g. the one chosen by
     /// cross-validation); needs wm.json in --weights.
     #[arg(long)]
@@ -82,6 +86,12 @@ pub fn run(args: Args) -> Result<()> {
                     anyhow::bail!("--threshold must lie between 0 and 1");
                 }
                 net.spec.threshold = t;
+            }
+            if let Some(p) = args.lesion_peak {
+                if !(0.0..=1.0).contains(&p) {
+                    anyhow::bail!("--lesion-peak must lie between 0 and 1");
+                }
+                net.spec.lesion_peak = p;
             }
         }
         if let (Task::Wm, Some(mm)) = (task, args.wm_dilation) {

@@ -62,6 +62,10 @@ pub struct Settings {
     /// Probability threshold for the mask (default: the one stored with the weights).
     #[arg(long)]
     pub threshold: Option<f32>,
+    /// Keep only lesions whose most probable voxel reaches this probability (default:
+    /// the one stored with the weights; 0 keeps every lesion above the threshold).
+    #[arg(long)]
+    pub lesion_peak: Option<f32>,
     /// Keep WMH outside the white-matter region (skip the filter even with a T1).
     #[arg(long)]
     pub no_wm_filter: bool,
@@ -79,15 +83,11 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// Refuses a threshold outside [0, 1] or a negative minimum lesion size before any
-    /// file is read.
+    /// Refuses a threshold or lesion peak outside [0, 1] or a negative minimum lesion
+    /// size before any file is read.
     pub fn check(&self) -> Result<()> {
-        if self
-            .threshold
-            .is_some_and(|t| !(0.0..=1.0).contains(&t) || t.is_nan())
-        {
-            anyhow::bail!("--threshold must be between 0 and 1");
-        }
+        check_probability("--threshold", self.threshold.iter())?;
+        check_probability("--lesion-peak", self.lesion_peak.iter())?;
         check_min_lesion_mm3(self.min_lesion_mm3)
     }
 
@@ -102,6 +102,17 @@ impl Settings {
         let networks = super::load_networks(&weights, any_t1 && !self.no_wm_filter, &device)?;
         Ok((device, networks))
     }
+}
+
+/// Refuses any of `values` outside [0, 1] (NaN included), naming the option.
+pub fn check_probability<'a>(
+    option: &str,
+    values: impl IntoIterator<Item = &'a f32>,
+) -> Result<()> {
+    if values.into_iter().any(|p| !(0.0..=1.0).contains(p)) {
+        anyhow::bail!("{option} must be between 0 and 1");
+    }
+    Ok(())
 }
 
 /// Refuses a negative or non-finite minimum lesion size.
@@ -195,6 +206,7 @@ pub fn segment_case(
         .with_context(|| format!("{}", job.t1.unwrap_or(job.flair).display()))?;
     let options = Options {
         threshold: settings.threshold.unwrap_or(networks.wmh.spec.threshold),
+        lesion_peak: (settings.lesion_peak).unwrap_or(networks.wmh.spec.lesion_peak),
         wm_filter: t1.is_some() && !settings.no_wm_filter,
         min_lesion_mm3: settings.min_lesion_mm3,
         symmetries: settings.symmetries,
@@ -275,6 +287,8 @@ struct Summary {
     t1: Option<PathBuf>,
     output: PathBuf,
     threshold: f32,
+    /// Probability each kept lesion's most probable voxel reaches.
+    lesion_peak: f32,
     min_lesion_mm3: f64,
     /// In-plane symmetries the WMH probabilities were averaged over.
     symmetries: usize,
@@ -359,6 +373,7 @@ pub fn run(args: Args) -> Result<()> {
         t1: args.t1,
         output: args.output,
         threshold: seg.threshold,
+        lesion_peak: seg.lesion_peak,
         min_lesion_mm3: seg.min_lesion_mm3,
         symmetries: args.settings.symmetries.count(),
         lesion_count: seg.lesions.len(),

@@ -29,6 +29,10 @@ pub struct Args {
     /// (default: the one stored with the weights).
     #[arg(long, value_delimiter = ',')]
     threshold: Vec<f32>,
+    /// Lesion peaks, comma-separated, each scored at every threshold (default: the one
+    /// stored with the weights).
+    #[arg(long, value_delimiter = ',')]
+    lesion_peak: Vec<f32>,
     /// Leave lesions smaller than this many mm³ out of every method's mask.
     #[arg(long, default_value_t = 0.0)]
     min_lesion_mm3: f64,
@@ -52,6 +56,9 @@ struct Row {
     method: &'static str,
     /// The networks' probability threshold (the baseline's rows repeat the first).
     threshold: f32,
+    /// The probability each kept lesion's peak reaches (the baseline's rows repeat the
+    /// first).
+    lesion_peak: f32,
     /// In-plane symmetries the WMH probabilities were averaged over.
     symmetries: usize,
     scores: Scores,
@@ -66,6 +73,8 @@ const METHODS: [&str; 3] = [
 /// Scores every method on every case, prints the table with a mean per method and
 /// threshold, and writes the rows as JSON when asked.
 pub fn run(args: Args) -> Result<()> {
+    super::segment::check_probability("--threshold", &args.threshold)?;
+    super::segment::check_probability("--lesion-peak", &args.lesion_peak)?;
     super::segment::check_min_lesion_mm3(args.min_lesion_mm3)?;
     let device = args.device.device()?;
     let weights = args
@@ -73,25 +82,40 @@ pub fn run(args: Args) -> Result<()> {
         .clone()
         .unwrap_or_else(super::default_weights_dir);
     let networks = super::load_networks(&weights, true, &device)?;
-    let thresholds = if args.threshold.is_empty() {
-        vec![networks.wmh.spec.threshold]
-    } else {
-        args.threshold.clone()
+    let or_stored = |given: &[f32], stored| {
+        if given.is_empty() {
+            vec![stored]
+        } else {
+            given.to_vec()
+        }
     };
+    let thresholds = or_stored(&args.threshold, networks.wmh.spec.threshold);
+    let peaks = or_stored(&args.lesion_peak, networks.wmh.spec.lesion_peak);
+    let cuts: Vec<(f32, f32)> = (thresholds.iter())
+        .flat_map(|&t| peaks.iter().map(move |&p| (t, p)))
+        .collect();
     let mut rows = Vec::new();
-    println!("| case | method | threshold | DSC | H95 mm | AVD % | recall | F1 |");
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("| case | method | threshold | lesion peak | DSC | H95 mm | AVD % | recall | F1 |");
+    println!("|---|---|---|---|---|---|---|---|---|");
     for case in &args.cases {
-        for row in score_case(case, &args, &networks, &thresholds, &device)? {
+        for row in score_case(case, &args, &networks, &cuts, &device)? {
             let s = &row.scores;
             println!(
-                "| {} | {} | {} | {:.3} | {:.2} | {:.1} | {:.3} | {:.3} |",
-                row.case, row.method, row.threshold, s.dsc, s.h95, s.avd, s.recall, s.f1
+                "| {} | {} | {} | {} | {:.3} | {:.2} | {:.1} | {:.3} | {:.3} |",
+                row.case,
+                row.method,
+                row.threshold,
+                row.lesion_peak,
+                s.dsc,
+                s.h95,
+                s.avd,
+                s.recall,
+                s.f1
             );
             rows.push(row);
         }
     }
-    print_means(&rows, &thresholds);
+    print_means(&rows, &cuts);
     if let Some(path) = args.json {
         files::write_all_atomic(&[(path, serde_json::to_vec_pretty(&rows)?)])?;
     }
@@ -99,12 +123,12 @@ pub fn run(args: Args) -> Result<()> {
 }
 
 /// The rows of one labelled case folder: the baseline, then the networks with and
-/// without the filter at each threshold, all from one prediction.
+/// without the filter at each (threshold, lesion peak), all from one prediction.
 fn score_case(
     case: &Path,
     args: &Args,
     networks: &Networks,
-    thresholds: &[f32],
+    cuts: &[(f32, f32)],
     device: &Device,
 ) -> Result<Vec<Row>> {
     let name = case.file_name().map_or_else(
@@ -118,7 +142,8 @@ fn score_case(
     let inputs =
         Inputs::prepare(flair, Some(&t1), networks.preparation()).with_context(|| name.clone())?;
     let first = Options {
-        threshold: thresholds[0],
+        threshold: cuts[0].0,
+        lesion_peak: cuts[0].1,
         min_lesion_mm3: args.min_lesion_mm3,
         symmetries: args.symmetries,
         ..networks.options()
@@ -133,31 +158,24 @@ fn score_case(
         &mut |_| {},
     );
     let region = planes.region.as_ref();
-    let mut results: Vec<(&'static str, f32, Segmentation)> = vec![(
-        METHODS[2],
-        thresholds[0],
-        inputs.baseline(region, args.baseline_z, &first),
-    )];
-    for &threshold in thresholds {
-        let on = Options { threshold, ..first };
+    let mut results: Vec<(&'static str, Segmentation)> =
+        vec![(METHODS[2], inputs.baseline(region, args.baseline_z, &first))];
+    for &(threshold, lesion_peak) in cuts {
+        let on = Options {
+            threshold,
+            lesion_peak,
+            ..first
+        };
         let off = Options {
             wm_filter: false,
             ..on
         };
-        results.push((
-            METHODS[0],
-            threshold,
-            inputs.finish(&planes.wmh, region, &on),
-        ));
-        results.push((
-            METHODS[1],
-            threshold,
-            inputs.finish(&planes.wmh, None, &off),
-        ));
+        results.push((METHODS[0], inputs.finish(&planes.wmh, region, &on)));
+        results.push((METHODS[1], inputs.finish(&planes.wmh, None, &off)));
     }
     results
         .into_iter()
-        .map(|(method, threshold, seg)| {
+        .map(|(method, seg)| {
             let mask: Vec<f32> = seg.mask.iter().map(|&m| f32::from(m)).collect();
             let scores = metrics::score(
                 &truth.data,
@@ -169,7 +187,8 @@ fn score_case(
             Ok(Row {
                 case: name.clone(),
                 method,
-                threshold,
+                threshold: seg.threshold,
+                lesion_peak: seg.lesion_peak,
                 symmetries: args.symmetries.count(),
                 scores,
             })
@@ -186,25 +205,22 @@ fn mean_finite(values: impl Iterator<Item = f64>) -> f64 {
     if n == 0 { f64::NAN } else { sum / n as f64 }
 }
 
-/// One mean row per method and threshold (the baseline's at the first threshold only).
-fn print_means(rows: &[Row], thresholds: &[f32]) {
+/// One mean row per method and (threshold, lesion peak); the baseline's at the first
+/// only.
+fn print_means(rows: &[Row], cuts: &[(f32, f32)]) {
     let groups = METHODS.iter().flat_map(|&m| {
-        let ts = if m == METHODS[2] {
-            &thresholds[..1]
-        } else {
-            thresholds
-        };
-        ts.iter().map(move |&t| (m, t))
+        let cs = if m == METHODS[2] { &cuts[..1] } else { cuts };
+        cs.iter().map(move |&c| (m, c))
     });
-    for (method, threshold) in groups {
+    for (method, (threshold, peak)) in groups {
         let sel: Vec<&Scores> = rows
             .iter()
-            .filter(|r| r.method == method && r.threshold == threshold)
+            .filter(|r| r.method == method && (r.threshold, r.lesion_peak) == (threshold, peak))
             .map(|r| &r.scores)
             .collect();
         let mean = |f: fn(&Scores) -> f64| mean_finite(sel.iter().map(|s| f(s)));
         println!(
-            "| **mean** | {method} | {threshold} | {:.3} | {:.2} | {:.1} | {:.3} | {:.3} |",
+            "| **mean** | {method} | {threshold} | {peak} | {:.3} | {:.2} | {:.1} | {:.3} | {:.3} |",
             mean(|s| s.dsc),
             mean(|s| s.h95),
             mean(|s| s.avd),

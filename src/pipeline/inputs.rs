@@ -279,6 +279,7 @@ impl Inputs {
             probability,
             mask: Vec::new(),
             threshold: options.threshold,
+            lesion_peak: options.lesion_peak,
             min_lesion_mm3: options.min_lesion_mm3,
             wm_region,
             lesions: Vec::new(),
@@ -289,7 +290,12 @@ impl Inputs {
             brain_method: self.brain_method.filter(|_| wm_filtered),
             region_ml,
         };
-        seg.rethreshold(&self.reference, options.threshold, options.min_lesion_mm3);
+        seg.rethreshold(
+            &self.reference,
+            options.threshold,
+            options.lesion_peak,
+            options.min_lesion_mm3,
+        );
         seg
     }
 }

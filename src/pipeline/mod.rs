@@ -38,9 +38,7 @@ pub use network::{
 pub use preprocess::{Normalisation, Plane, SliceStack};
 pub use region::{Region, within_brain, wm_region};
 pub use schedule::{Coverage, Job, Plan, Planes, Stage, batches, predict_all, run};
-pub use segmentation::{
-    Lesion, Options, Segmentation, drop_small_lesions, lesions, min_lesion_voxels,
-};
+pub use segmentation::{Lesion, Options, Segmentation, lesions, min_lesion_voxels, prune_lesions};
 
 /// Why a segmentation could not be made.
 #[derive(Debug, thiserror::Error)]

@@ -41,6 +41,10 @@ pub struct NetworkSpec {
     /// Probability at or above which a voxel is positive, chosen on training cases.
     #[serde(default = "default_threshold")]
     pub threshold: f32,
+    /// WMH task: probability a lesion's most probable voxel must reach for the lesion
+    /// to be kept (0, the default, keeps every lesion), chosen with the threshold.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub lesion_peak: f32,
     /// Networks whose probabilities are averaged (an ensemble of seeds); with more than
     /// one, member `k`'s tensors are stored under `members.k.`.
     #[serde(default = "one", skip_serializing_if = "is_one")]
@@ -72,6 +76,7 @@ impl NetworkSpec {
             unet,
             spacing_mm,
             threshold: 0.5,
+            lesion_peak: 0.0,
             members: 1,
             dilation_mm: DEFAULT_WM_DILATION_MM,
             normalisation: Normalisation::Zscore,
@@ -103,6 +108,12 @@ impl NetworkSpec {
                 self.threshold
             ));
         }
+        if !(0.0..=1.0).contains(&self.lesion_peak) {
+            return bad(format!(
+                "lesion_peak {} is not a probability (0 to 1)",
+                self.lesion_peak
+            ));
+        }
         if !DILATION_RANGE_MM.contains(&self.dilation_mm) {
             return bad(format!(
                 "dilation_mm {} is outside {:?} mm",
@@ -127,6 +138,10 @@ fn default_dilation() -> f64 {
 
 fn is_default_dilation(mm: &f64) -> bool {
     *mm == DEFAULT_WM_DILATION_MM
+}
+
+fn is_zero(p: &f32) -> bool {
+    *p == 0.0
 }
 
 fn default_threshold() -> f32 {
@@ -362,10 +377,12 @@ impl Networks {
         }
     }
 
-    /// Default post-processing for these networks (the WMH network's threshold).
+    /// Default post-processing for these networks (the WMH network's threshold and
+    /// lesion peak).
     pub fn options(&self) -> Options {
         Options {
             threshold: self.wmh.spec.threshold,
+            lesion_peak: self.wmh.spec.lesion_peak,
             wm_filter: self.wm.is_some(),
             wm_dilation_mm: (self.wm.as_ref())
                 .map_or(DEFAULT_WM_DILATION_MM, |n| n.spec.dilation_mm),
@@ -393,11 +410,12 @@ mod tests {
         };
         assert!(load(&|_| {}).is_ok());
         type Edit = fn(&mut NetworkSpec);
-        let refused: [(Edit, &str); 6] = [
+        let refused: [(Edit, &str); 7] = [
             (|s| s.spacing_mm = 0.001, "spacing_mm"),
             (|s| s.spacing_mm = 100.0, "spacing_mm"),
             (|s| s.threshold = 1.5, "threshold"),
             (|s| s.threshold = -0.1, "threshold"),
+            (|s| s.lesion_peak = 1.01, "lesion_peak"),
             (|s| s.dilation_mm = -1.0, "dilation_mm"),
             (|s| s.dilation_mm = 1.0e9, "dilation_mm"),
         ];

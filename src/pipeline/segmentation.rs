@@ -15,6 +15,10 @@ use crate::volume::{self, Volume};
 pub struct Options {
     /// Probability at or above which a voxel is lesion.
     pub threshold: f32,
+    /// A lesion is kept only if its most probable voxel reaches this (hysteresis: the
+    /// threshold draws a lesion's extent, its peak decides whether it is one); at or
+    /// below `threshold` every lesion is kept.
+    pub lesion_peak: f32,
     /// In-plane dilation of the WM region, mm.
     pub wm_dilation_mm: f64,
     /// Whether to filter with the WM region when a T1 is given.
@@ -30,6 +34,7 @@ impl Default for Options {
     fn default() -> Self {
         Self {
             threshold: 0.5,
+            lesion_peak: 0.0,
             wm_dilation_mm: DEFAULT_WM_DILATION_MM,
             wm_filter: true,
             min_lesion_mm3: 0.0,
@@ -100,15 +105,29 @@ pub fn min_lesion_voxels(min_mm3: f64, voxel_mm3: f64) -> usize {
     ((min_mm3 / voxel_mm3) * (1.0 - 1e-9)).ceil().max(1.0) as usize
 }
 
-/// Removes the 26-connected lesions of fewer than `min_voxels` voxels from a 0/1 mask.
-pub fn drop_small_lesions(mask: &mut [u8], dims: [usize; 3], min_voxels: usize) {
-    if min_voxels <= 1 {
-        return;
-    }
+/// Removes from a 0/1 mask the 26-connected lesions of fewer than `min_voxels` voxels
+/// and those whose highest `probability` falls below `peak`.
+pub fn prune_lesions(
+    mask: &mut [u8],
+    probability: &[f32],
+    dims: [usize; 3],
+    min_voxels: usize,
+    peak: f32,
+) {
     let bin: Vec<bool> = mask.iter().map(|&m| m > 0).collect();
     let comps = label_26(&bin, dims);
+    let mut peaks = vec![f32::NEG_INFINITY; comps.count()];
+    for (&l, &p) in comps.labels.iter().zip(probability) {
+        if l > 0 {
+            let top = &mut peaks[l as usize - 1];
+            *top = top.max(p);
+        }
+    }
+    let weak: Vec<bool> = (comps.sizes.iter().zip(&peaks))
+        .map(|(&n, &top)| n < min_voxels || top < peak)
+        .collect();
     for (m, &l) in mask.iter_mut().zip(&comps.labels) {
-        if l > 0 && comps.sizes[l as usize - 1] < min_voxels {
+        if l > 0 && weak[l as usize - 1] {
             *m = 0;
         }
     }
@@ -123,6 +142,8 @@ pub struct Segmentation {
     pub mask: Vec<u8>,
     /// Probability at or above which `mask` is lesion.
     pub threshold: f32,
+    /// Probability each lesion's most probable voxel reaches (see [`Options::lesion_peak`]).
+    pub lesion_peak: f32,
     /// Smallest lesion (mm³) kept in `mask`; 0 keeps every lesion.
     pub min_lesion_mm3: f64,
     /// 0/1 white-matter region used as filter, when a T1 was given.
@@ -149,23 +170,32 @@ pub struct Segmentation {
 }
 
 impl Segmentation {
-    /// Re-draws the mask, lesions and total volume at another threshold and minimum
-    /// lesion size from the kept probabilities, so a user can move either without
-    /// running the networks again; `reference` is the FLAIR whose grid the
+    /// Re-draws the mask, lesions and total volume at another threshold, lesion peak
+    /// and minimum lesion size from the kept probabilities, so a user can move them
+    /// without running the networks again; `reference` is the FLAIR whose grid the
     /// probabilities are on.
-    pub fn rethreshold(&mut self, reference: &Volume, threshold: f32, min_lesion_mm3: f64) {
+    pub fn rethreshold(
+        &mut self,
+        reference: &Volume,
+        threshold: f32,
+        lesion_peak: f32,
+        min_lesion_mm3: f64,
+    ) {
         self.mask = self
             .probability
             .iter()
             .map(|&p| u8::from(p >= threshold))
             .collect();
         self.threshold = threshold;
+        self.lesion_peak = lesion_peak;
         self.min_lesion_mm3 = min_lesion_mm3;
         let voxel_mm3 = reference.geometry.voxel_volume_mm3();
-        drop_small_lesions(
+        prune_lesions(
             &mut self.mask,
+            &self.probability,
             reference.dims,
             min_lesion_voxels(self.min_lesion_mm3, voxel_mm3),
+            lesion_peak,
         );
         let voxel_ml = voxel_mm3 / 1000.0;
         let axis = volume::affine::slice_axis(&reference.geometry.affine);
@@ -302,6 +332,7 @@ mod tests {
             probability: Vec::new(),
             mask: Vec::new(),
             threshold: 0.5,
+            lesion_peak: 0.0,
             min_lesion_mm3: 0.0,
             wm_region: None,
             lesions: Vec::new(),
@@ -390,7 +421,7 @@ mod tests {
                 moved.mask.iter().filter(|&&m| m > 0).count()
                     > direct.mask.iter().filter(|&&m| m > 0).count()
             );
-            moved.rethreshold(&inputs.reference, 0.9, min_mm3);
+            moved.rethreshold(&inputs.reference, 0.9, 0.0, min_mm3);
             assert_eq!(moved.threshold, 0.9);
             assert_eq!(moved.mask, direct.mask);
             assert_eq!(moved.lesions.len(), direct.lesions.len());
@@ -432,7 +463,8 @@ mod tests {
         );
         let kept = |min_mm3: f64| {
             let mut mask = m.clone();
-            drop_small_lesions(&mut mask, dims, min_lesion_voxels(min_mm3, 2.0));
+            let flat = vec![1.0; mask.len()];
+            prune_lesions(&mut mask, &flat, dims, min_lesion_voxels(min_mm3, 2.0), 0.0);
             lesions(&mask, dims, 0.002, 2, None)
                 .iter()
                 .map(|l| l.voxels)
@@ -442,6 +474,34 @@ mod tests {
         assert_eq!(kept(4.0), [3, 2]);
         assert_eq!(kept(5.0), [3]);
         assert_eq!(kept(7.0), Vec::<usize>::new());
+    }
+
+    #[test]
+    fn lesions_whose_peak_falls_short_are_dropped_whole() {
+        // Two lesions above a 0.5 threshold: one peaks at 0.99 in a single voxel, the
+        // other only reaches 0.9. The peak decides which is kept, never which voxels.
+        let dims = [8, 3, 1];
+        let probability = [
+            0.6, 0.7, 0.99, 0.6, 0.0, 0.9, 0.8, 0.0, //
+            0.0, 0.55, 0.0, 0.0, 0.0, 0.0, 0.6, 0.0, //
+            0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.3,
+        ];
+        let kept = |peak| {
+            let mut mask: Vec<u8> = probability.iter().map(|&p| u8::from(p >= 0.5)).collect();
+            prune_lesions(&mut mask, &probability, dims, 1, peak);
+            mask
+        };
+        let all = kept(0.0);
+        assert_eq!(lesions(&all, dims, 1.0, 2, None).len(), 2);
+        assert_eq!(kept(0.5), all, "a peak at the threshold keeps every lesion");
+        assert_eq!(kept(0.9), all, "a peak is reached when equal");
+        let marked = |mask: Vec<u8>| (0..mask.len()).filter(|&i| mask[i] > 0).collect::<Vec<_>>();
+        assert_eq!(
+            marked(kept(0.95)),
+            [0, 1, 2, 3, 9],
+            "the strong lesion keeps its whole extent, the weak one goes"
+        );
+        assert!(kept(0.995).iter().all(|&m| m == 0));
     }
 
     #[test]

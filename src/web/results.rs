@@ -44,6 +44,7 @@ struct Shown {
     lesions: Vec<(Lesion, [usize; 3])>,
     total_ml: f64,
     threshold: f32,
+    lesion_peak: f32,
     min_lesion_mm3: f64,
     mask_url: String,
     mask_name: String,
@@ -94,6 +95,7 @@ impl Run {
             lesions,
             total_ml: seg.total_ml,
             threshold: seg.threshold,
+            lesion_peak: seg.lesion_peak,
             min_lesion_mm3: seg.min_lesion_mm3,
             mask_url: blob_url(&mask_bytes, "application/gzip"),
             mask_name: format!("{}_wmh_mask{suffix}.nii.gz", self.base),
@@ -128,18 +130,21 @@ fn apply(
     if threshold == old.threshold && min_lesion_mm3 == old.min_lesion_mm3 {
         return;
     }
-    run.seg
-        .borrow_mut()
-        .rethreshold(&run.inputs.reference, threshold, min_lesion_mm3);
+    // The lesion peak is the networks' own: the threshold moves beneath it.
+    let mut seg = run.seg.borrow_mut();
+    let peak = seg.lesion_peak;
+    seg.rethreshold(&run.inputs.reference, threshold, peak, min_lesion_mm3);
+    drop(seg);
     let _ = Url::revoke_object_url(&old.mask_url);
     shown.set(run.shown(Some(&old.scene)));
     dragged.set(threshold);
 }
 
-/// The one-line summary: lesions, volume, how the filter ran, the threshold and size.
+/// The one-line summary: lesions, volume, how the filter ran, the threshold, peak and
+/// size.
 fn summary_text(s: &Shown, filter: Option<&str>, symmetries: Symmetries) -> String {
     format!(
-        "{} lesions, {:.2} mL total WMH{} at threshold {:.3}{}{}",
+        "{} lesions, {:.2} mL total WMH{} at threshold {:.3}{}{}{}",
         s.lesions.len(),
         s.total_ml,
         filter.map_or_else(
@@ -147,6 +152,11 @@ fn summary_text(s: &Shown, filter: Option<&str>, symmetries: Symmetries) -> Stri
             |f| format!(" ({f})"),
         ),
         s.threshold,
+        if s.lesion_peak > s.threshold {
+            format!(", each lesion peaking at {}", s.lesion_peak)
+        } else {
+            String::new()
+        },
         if s.min_lesion_mm3 > 0.0 {
             format!(", lesions from {} mm³", s.min_lesion_mm3)
         } else {
@@ -310,7 +320,7 @@ fn ThresholdControl(
     view! {
         <p class="threshold">
             <label title="Probability at or above which a voxel counts as WMH. The networks' own value was chosen by cross-validation; the best value differs between scanners (weights/MODEL_CARD.md), so it can be moved here without running the networks again.">"lesion threshold "
-                <input type="range" min="0.05" max="0.995" step="0.005" data-testid="threshold"
+                <input type="range" min="0.05" max="0.999" step="0.001" data-testid="threshold"
                     prop:value=move || dragged.get().to_string()
                     on:input=move |ev| {
                         let input: HtmlInputElement = event_target(&ev);

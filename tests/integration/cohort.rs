@@ -311,7 +311,7 @@ fn a_bad_plan_is_refused_before_anything_is_written() {
 }
 
 #[test]
-fn the_minimum_lesion_size_reaches_the_mask_and_the_tables() {
+fn the_minimum_lesion_size_reaches_the_mask_and_the_tables_and_bad_cuts_are_refused() {
     // The built-in example with the shipped networks has lesions of 0.3 to 1.6 mL.
     let dir = tempfile::tempdir().unwrap();
     let (case, weights) = example_and_shipped_weights(dir.path());
@@ -367,6 +367,17 @@ fn the_minimum_lesion_size_reaches_the_mask_and_the_tables() {
     ]);
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("--min-lesion-mm3 must be"));
+    assert!(!dir.path().join("m.nii.gz").exists());
+    let o = wmh(&[
+        "segment",
+        "--flair",
+        case::require(&case, case::FLAIR).unwrap().to_str().unwrap(),
+        "--output",
+        dir.path().join("m.nii.gz").to_str().unwrap(),
+        "--lesion-peak=1.5",
+    ]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--lesion-peak must be between 0 and 1"));
     assert!(!dir.path().join("m.nii.gz").exists());
 }
 

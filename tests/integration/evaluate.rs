@@ -71,16 +71,17 @@ fn evaluate_prints_nan_as_null_for_an_empty_reference() {
     assert_eq!(got["dsc"], 0.0);
 }
 
-/// `wmh validate` scores several thresholds from one prediction: each threshold's rows
-/// equal those of a run at that threshold alone, and the baseline is scored once.
+/// `wmh validate` scores several thresholds and lesion peaks from one prediction: each
+/// pair's rows equal those of a run at that pair alone, and the baseline is scored once.
+/// On the example, a lesion peak drops the network's weak specks and keeps every lesion.
 #[test]
-fn validate_sweeps_thresholds_from_one_prediction() {
+fn validate_sweeps_thresholds_and_peaks_from_one_prediction() {
     let tmp = tempfile::tempdir().unwrap();
     let case = tmp.path().join("example");
     let out = wmh(&["example", "--out", case.to_str().unwrap()]);
     assert!(out.status.success());
     let weights = Path::new(env!("CARGO_MANIFEST_DIR")).join("weights");
-    let run = |thresholds: &str, json: &str| -> Vec<serde_json::Value> {
+    let run = |thresholds: &str, peaks: &str, json: &str| -> Vec<serde_json::Value> {
         let path = tmp.path().join(json);
         let out = wmh(&[
             "validate",
@@ -88,6 +89,8 @@ fn validate_sweeps_thresholds_from_one_prediction() {
             weights.to_str().unwrap(),
             "--threshold",
             thresholds,
+            "--lesion-peak",
+            peaks,
             "--json",
             path.to_str().unwrap(),
             case.to_str().unwrap(),
@@ -99,18 +102,32 @@ fn validate_sweeps_thresholds_from_one_prediction() {
         );
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
     };
-    let sweep = run("0.5,0.95", "sweep.json");
-    let single = run("0.95", "single.json");
-    assert_eq!(sweep.len(), 5, "{sweep:#?}");
+    let sweep = run("0.5,0.95", "0,0.95", "sweep.json");
+    let single = run("0.5", "0.95", "single.json");
+    assert_eq!(sweep.len(), 9, "{sweep:#?}");
     assert_eq!(single.len(), 3);
-    let at = |rows: &[serde_json::Value], method: &str, t: f64| {
+    let at = |rows: &[serde_json::Value], method: &str, t: f64, p: f64| {
+        let near =
+            |r: &serde_json::Value, k: &str, v: f64| (r[k].as_f64().unwrap() - v).abs() < 1e-6;
         rows.iter()
-            .find(|r| r["method"] == method && (r["threshold"].as_f64().unwrap() - t).abs() < 1e-6)
-            .unwrap_or_else(|| panic!("no {method} at {t}"))["scores"]
+            .find(|r| r["method"] == method && near(r, "threshold", t) && near(r, "lesion_peak", p))
+            .unwrap_or_else(|| panic!("no {method} at {t}, {p}"))["scores"]
             .clone()
     };
     for method in ["networks + WM filter", "WMH network only"] {
-        assert_eq!(at(&sweep, method, 0.95), at(&single, method, 0.95));
-        assert_ne!(at(&sweep, method, 0.5), at(&sweep, method, 0.95));
+        assert_eq!(
+            at(&sweep, method, 0.5, 0.95),
+            at(&single, method, 0.5, 0.95)
+        );
+        assert_ne!(at(&sweep, method, 0.5, 0.0), at(&sweep, method, 0.95, 0.0));
+        let (all, peaked) = (at(&sweep, method, 0.5, 0.0), at(&sweep, method, 0.5, 0.95));
+        assert_eq!(
+            peaked["recall"], all["recall"],
+            "{method}: a true lesion was dropped"
+        );
+        assert!(
+            peaked["f1"].as_f64().unwrap() > all["f1"].as_f64().unwrap(),
+            "{method}: {peaked} against {all}"
+        );
     }
 }
