@@ -220,7 +220,7 @@ mod tests {
                 zone: Some(Zone::Deep),
             }],
             total_ml: 0.006,
-            wm_filtered: true,
+            filter: crate::pipeline::Filter::WhiteMatter,
             brain_fallback_slices: 0,
             brain_ml: Some(1200.0),
             brain_method: Some(crate::brain::Method::Template { ncc: 0.6 }),

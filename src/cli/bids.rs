@@ -20,7 +20,7 @@ use super::segment::{self, Job, Outcome, Settings};
 use burn::prelude::Device;
 
 use crate::files;
-use crate::pipeline::Networks;
+use crate::pipeline::{Filter, Networks};
 
 /// Arguments of `wmh bids`.
 #[derive(Debug, clap::Args)]
@@ -338,7 +338,8 @@ fn sidecar(args: &Args, scan: &Scan, outcome: &Outcome) -> Value {
         "Symmetries": args.settings.symmetries.count(),
         "LesionCount": seg.lesions.len(),
         "TotalVolumeMl": seg.total_ml,
-        "WhiteMatterFilter": seg.wm_filtered,
+        "WhiteMatterFilter": seg.filter == Filter::WhiteMatter,
+        "Filter": seg.filter,
         "BrainVolumeMl": seg.brain_ml,
         "BrainFallbackSlices": seg.brain_fallback_slices,
         "BrainExtraction": seg.brain_method.map(|m| m.name()),

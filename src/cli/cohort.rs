@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use super::segment::{self, Job, Outcome, Settings};
 use crate::case::CaseFolder;
 use crate::files;
+use crate::pipeline::Filter;
 
 /// Arguments of `wmh cohort`.
 #[derive(Debug, clap::Args)]
@@ -92,6 +93,8 @@ struct SummaryRow {
     lesion_count: Option<usize>,
     total_ml: Option<f64>,
     wm_filter: Option<bool>,
+    /// `white-matter`, `brain` (found in the FLAIR, without a T1) or `off`.
+    filter: Option<Filter>,
     brain_fallback_slices: Option<usize>,
     brain_ml: Option<f64>,
     /// `stripped`, `template` or `morphology` (see `segment --json`).
@@ -279,7 +282,8 @@ impl Tables {
             symmetries: ok.map(|_| settings.symmetries.count()),
             lesion_count: ok.map(|o| o.seg.lesions.len()),
             total_ml: ok.map(|o| o.seg.total_ml),
-            wm_filter: ok.map(|o| o.seg.wm_filtered),
+            wm_filter: ok.map(|o| o.seg.filter == Filter::WhiteMatter),
+            filter: ok.map(|o| o.seg.filter),
             brain_fallback_slices: ok.map(|o| o.seg.brain_fallback_slices),
             brain_ml: ok.and_then(|o| o.seg.brain_ml),
             brain_method: ok.and_then(|o| o.seg.brain_method.map(|m| m.name())),

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::burden::Burden;
 use crate::model::Symmetries;
-use crate::pipeline::{self, Inputs, Lesion, Networks, Options, Segmentation, Stage};
+use crate::pipeline::{self, Filter, Inputs, Lesion, Networks, Options, Segmentation, Stage};
 use crate::report;
 use crate::volume::OutputData;
 
@@ -66,7 +66,8 @@ pub struct Settings {
     /// the one stored with the weights; 0 keeps every lesion above the threshold).
     #[arg(long)]
     pub lesion_peak: Option<f32>,
-    /// Keep WMH outside the white-matter region (skip the filter even with a T1).
+    /// Keep WMH outside the white-matter region (with a T1) or outside the brain found
+    /// in the FLAIR (without one): skip the filter.
     #[arg(long)]
     pub no_wm_filter: bool,
     /// Leave lesions smaller than this many mm³ out of the mask, count and volume.
@@ -207,7 +208,7 @@ pub fn segment_case(
     let options = Options {
         threshold: settings.threshold.unwrap_or(networks.wmh.spec.threshold),
         lesion_peak: (settings.lesion_peak).unwrap_or(networks.wmh.spec.lesion_peak),
-        wm_filter: t1.is_some() && !settings.no_wm_filter,
+        wm_filter: !settings.no_wm_filter,
         min_lesion_mm3: settings.min_lesion_mm3,
         symmetries: settings.symmetries,
         ..networks.options()
@@ -295,6 +296,9 @@ struct Summary {
     lesion_count: usize,
     total_ml: f64,
     wm_filter: bool,
+    /// Which filter ran: `white-matter`, `brain` (found in the FLAIR, without a T1) or
+    /// `off`.
+    filter: Filter,
     /// Slices where the brain mask stood in for the WM region.
     brain_fallback_slices: usize,
     /// Volume of the brain found in the T1 (mL), when the filter ran.
@@ -363,7 +367,14 @@ pub fn run(args: Args) -> Result<()> {
         seconds,
     } = outcome?;
     if args.t1.is_none() && !args.json {
-        eprintln!("wmh: no T1 given: FLAIR-only mode, the white-matter filter is off");
+        eprintln!(
+            "wmh: no T1 given: FLAIR-only mode, no white-matter filter{}",
+            if seg.filter == Filter::Brain {
+                "; WMH outside the brain found in the FLAIR are removed"
+            } else {
+                ""
+            }
+        );
     }
 
     let filter = seg.filter_description();
@@ -378,7 +389,8 @@ pub fn run(args: Args) -> Result<()> {
         symmetries: args.settings.symmetries.count(),
         lesion_count: seg.lesions.len(),
         total_ml: seg.total_ml,
-        wm_filter: seg.wm_filtered,
+        wm_filter: seg.filter == Filter::WhiteMatter,
+        filter: seg.filter,
         brain_fallback_slices: seg.brain_fallback_slices,
         brain_ml: seg.brain_ml,
         brain_method: seg.brain_method.map(|m| m.name()),

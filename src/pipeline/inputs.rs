@@ -1,9 +1,10 @@
 //! Input preparation: the T1 resampled onto the FLAIR grid and checked for alignment,
-//! the skull stripped from it, both reoriented, normalised and cut into network planes.
+//! the skull stripped from it (from the FLAIR when there is no T1), both reoriented,
+//! normalised and cut into network planes.
 
 use super::preprocess;
 use super::{
-    Normalisation, Options, PipelineError, Region, Segmentation, SliceStack, within_brain,
+    Filter, Normalisation, Options, PipelineError, Region, Segmentation, SliceStack, within_brain,
     wm_region,
 };
 use crate::brain::{Extraction, Method};
@@ -81,7 +82,8 @@ pub struct Inputs {
     pub t1: Option<SliceStack>,
     /// Dice of FLAIR and T1 head masks after resampling (alignment check).
     pub head_overlap: Option<f64>,
-    /// The brain found in the T1 (canonical grid), outside which the T1 was zeroed.
+    /// The brain found in the T1 (canonical grid), outside which the T1 was zeroed; in
+    /// the FLAIR when no T1 is given (it is then the filter's region).
     pub brain: Option<Vec<bool>>,
     /// How that brain was found.
     pub brain_method: Option<Method>,
@@ -115,7 +117,9 @@ impl Inputs {
         let reorient = Reorientation::to_ras(&flair.geometry.affine, flair.dims);
         let flair_stack = SliceStack::new(&flair.data, &flair, &reorient, spacing_mm.0, prep.flair);
         let (t1_stack, head_overlap, brain) = match t1 {
-            None => (None, None, None::<Extraction>),
+            // Without a T1 the brain comes from the FLAIR: the template fits it as well
+            // (its grey and white matter are close; CSF, skull and scalp order alike).
+            None => (None, None, Some(brain_of_flair(&flair, &reorient))),
             Some(t1) => {
                 let mut r = resample::onto_grid(t1, flair.dims, &flair.geometry.affine);
                 volume::tame_range(&mut r.data);
@@ -202,10 +206,19 @@ impl Inputs {
         }
     }
 
-    /// The filter region when a T1 was given, the WM network ran (`wm_planes`) and the
-    /// filter is on.
+    /// The filter region when the filter is on: the WM region when a T1 was given and
+    /// the WM network ran (`wm_planes`); the brain found in the FLAIR without a T1.
     pub fn region(&self, wm_planes: Option<&[Vec<f32>]>, options: &Options) -> Option<Region> {
         match (wm_planes, &self.t1, options.wm_filter) {
+            (None, None, true) => {
+                (self.brain.as_ref())
+                    .filter(|b| b.contains(&true))
+                    .map(|brain| Region {
+                        voxels: brain.clone(),
+                        brain_fallback_slices: 0,
+                        zones: None,
+                    })
+            }
             (Some(planes), Some(t1), true) => {
                 let wm = preprocess::assemble(planes, &t1.plane, self.flair.dims);
                 let spacing = self
@@ -257,14 +270,19 @@ impl Inputs {
             None => wmh,
         };
         let probability = self.reorient.inverse(&filtered);
-        let wm_filtered = region.is_some();
+        let filter = match (region, &self.t1) {
+            (None, _) => Filter::Off,
+            (Some(_), Some(_)) => Filter::WhiteMatter,
+            (Some(_), None) => Filter::Brain,
+        };
+        let filtered = filter != Filter::Off;
         let wm_region = region.map(|r| {
             self.reorient
                 .inverse(&r.voxels.iter().map(|&b| u8::from(b)).collect::<Vec<_>>())
         });
         let voxel_ml = self.reference.geometry.voxel_volume_mm3() / 1000.0;
         let brain_ml = (self.brain.as_ref())
-            .filter(|_| wm_filtered)
+            .filter(|_| filtered)
             .map(|b| b.iter().filter(|&&v| v).count() as f64 * voxel_ml);
         let region_ml = region.map(|r| r.voxels.iter().filter(|&&v| v).count() as f64 * voxel_ml);
         // Zones on the stored grid, so that re-thresholding can split the burden again.
@@ -284,10 +302,10 @@ impl Inputs {
             wm_region,
             lesions: Vec::new(),
             total_ml: 0.0,
-            wm_filtered,
+            filter,
             brain_fallback_slices,
             brain_ml,
-            brain_method: self.brain_method.filter(|_| wm_filtered),
+            brain_method: self.brain_method.filter(|_| filtered),
             region_ml,
         };
         seg.rethreshold(
@@ -329,6 +347,16 @@ fn head_coverage(flair: &Volume, t1: &Volume, head: &[bool]) -> f64 {
         }
     }
     inside as f64 / total.max(1) as f64
+}
+
+/// The brain found in the FLAIR itself (canonical grid), for FLAIR-only runs.
+fn brain_of_flair(flair: &Volume, reorient: &Reorientation) -> Extraction {
+    let spacing = reorient.canonical_spacing(flair.geometry.voxel_sizes());
+    crate::brain::extract(
+        &reorient.forward(&flair.data),
+        reorient.canonical_dims(),
+        spacing,
+    )
 }
 
 /// The T1 (stored order, on the FLAIR's grid) with everything outside the brain set
@@ -380,5 +408,38 @@ mod tests {
             assert_eq!(a.t1.unwrap().data, b.t1.unwrap().data);
             assert_eq!(a.brain, b.brain);
         }
+    }
+
+    /// Without a T1 the brain found in the FLAIR is the filter: a network that marks
+    /// every voxel keeps exactly the brain, and with the filter off, the head beyond it.
+    #[test]
+    fn a_flair_alone_is_filtered_by_the_brain_found_in_it() {
+        let case = crate::phantom::example();
+        let inputs = Inputs::prepare(case.flair, None, Preparation::default()).unwrap();
+        let brain = inputs
+            .brain
+            .clone()
+            .expect("a brain in the example's FLAIR");
+        let p = inputs.flair.plane;
+        let everywhere = vec![vec![1.0f32; p.px * p.py]; inputs.flair.slices()];
+        let on = Options::default();
+        let region = inputs.region(None, &on).expect("the brain filters");
+        assert_eq!(region.voxels, brain);
+        let seg = inputs.finish(&everywhere, Some(&region), &on);
+        assert_eq!(seg.filter, Filter::Brain);
+        let marked = seg.mask.iter().filter(|&&m| m > 0).count();
+        assert_eq!(marked, brain.iter().filter(|&&b| b).count());
+        let ml = seg.brain_ml.unwrap();
+        assert!((900.0..1600.0).contains(&ml), "{ml} mL");
+        assert!(seg.filter_description().contains("brain filter on"));
+
+        let off = Options {
+            wm_filter: false,
+            ..on
+        };
+        assert!(inputs.region(None, &off).is_none());
+        let seg = inputs.finish(&everywhere, None, &off);
+        assert_eq!(seg.filter, Filter::Off);
+        assert!(seg.mask.iter().filter(|&&m| m > 0).count() > marked * 5 / 4);
     }
 }

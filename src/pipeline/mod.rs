@@ -38,7 +38,9 @@ pub use network::{
 pub use preprocess::{Normalisation, Plane, SliceStack};
 pub use region::{Region, within_brain, wm_region};
 pub use schedule::{Coverage, Job, Plan, Planes, Stage, batches, predict_all, run};
-pub use segmentation::{Lesion, Options, Segmentation, lesions, min_lesion_voxels, prune_lesions};
+pub use segmentation::{
+    Filter, Lesion, Options, Segmentation, lesions, min_lesion_voxels, prune_lesions,
+};
 
 /// Why a segmentation could not be made.
 #[derive(Debug, thiserror::Error)]

@@ -21,7 +21,8 @@ pub struct Options {
     pub lesion_peak: f32,
     /// In-plane dilation of the WM region, mm.
     pub wm_dilation_mm: f64,
-    /// Whether to filter with the WM region when a T1 is given.
+    /// Whether to filter: by the WM region when a T1 is given, by the brain found in
+    /// the FLAIR without one.
     pub wm_filter: bool,
     /// Lesions smaller than this (mm³) are left out of the mask; 0 keeps every lesion.
     pub min_lesion_mm3: f64,
@@ -41,6 +42,18 @@ impl Default for Options {
             symmetries: Symmetries::One,
         }
     }
+}
+
+/// What removed the WMH found outside a region.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Filter {
+    /// Nothing: every lesion the network found is kept.
+    Off,
+    /// The white-matter region (the WM network's map on the T1, cut to the brain).
+    WhiteMatter,
+    /// The brain found in the FLAIR (no T1 was given).
+    Brain,
 }
 
 /// One connected lesion in the output mask.
@@ -152,8 +165,8 @@ pub struct Segmentation {
     pub lesions: Vec<Lesion>,
     /// Total lesion volume in mL.
     pub total_ml: f64,
-    /// Whether the WM filter was applied.
-    pub wm_filtered: bool,
+    /// Which filter was applied.
+    pub filter: Filter,
     /// Axial slices where the filter used the brain because the WM network found too
     /// little white matter there (see [`MIN_WM_FRACTION_OF_BRAIN`]).
     pub brain_fallback_slices: usize,
@@ -210,7 +223,7 @@ impl Segmentation {
         self.burden = (self.zones.as_ref()).map(|z| Burden::of(&self.mask, z, voxel_ml));
     }
 
-    /// Why the brain found in the T1 is not to be trusted, when its volume lies
+    /// Why the brain found in the T1 (the FLAIR without one) is not to be trusted, when its volume lies
     /// outside [`PLAUSIBLE_BRAIN_ML`]: too small, it misses part of the brain and the
     /// filter may remove true lesions; too large, it keeps scalp or muscle and false
     /// positives there survive. A T1 that came skull-stripped is not warned about for
@@ -219,15 +232,20 @@ impl Segmentation {
         let ml = self.brain_ml?;
         let (low, high) = PLAUSIBLE_BRAIN_ML;
         let stripped = self.brain_method == Some(Method::Stripped);
+        let scan = if self.filter == Filter::Brain {
+            "FLAIR"
+        } else {
+            "T1"
+        };
         if ml < low {
             Some(format!(
-                "the brain found in the T1 is only {ml:.0} mL (an adult brain is {low:.0}-{high:.0} \
+                "the brain found in the {scan} is only {ml:.0} mL (an adult brain is {low:.0}-{high:.0} \
                  mL), so brain extraction missed part of it and the filter may have removed \
                  true lesions: check the white-matter region, or segment without the filter"
             ))
         } else if ml > high && !stripped {
             Some(format!(
-                "the brain found in the T1 is {ml:.0} mL (an adult brain is {low:.0}-{high:.0} \
+                "the brain found in the {scan} is {ml:.0} mL (an adult brain is {low:.0}-{high:.0} \
                  mL), so brain extraction may have kept scalp or muscle, where false positives \
                  then survive the filter: check the white-matter region"
             ))
@@ -239,10 +257,21 @@ impl Segmentation {
     /// How the filter was applied, in words, for summaries, with the brain's warning
     /// ([`Segmentation::brain_warning`]).
     pub fn filter_description(&self) -> String {
-        if !self.wm_filtered {
-            return "white-matter filter off".to_string();
-        }
-        let mut text = "white-matter filter on".to_string();
+        let mut text = match self.filter {
+            Filter::Off => return "white-matter filter off".to_string(),
+            Filter::WhiteMatter => "white-matter filter on".to_string(),
+            Filter::Brain => {
+                let mut text = "FLAIR only: white-matter filter off, brain filter on".to_string();
+                if let Some(brain) = self.brain_ml {
+                    text += &format!(": brain {brain:.0} mL found in the FLAIR");
+                }
+                if let Some(warning) = self.brain_warning() {
+                    text += "; warning: ";
+                    text += &warning;
+                }
+                return text;
+            }
+        };
         if let (Some(brain), Some(region)) = (self.brain_ml, self.region_ml) {
             let how = match self.brain_method {
                 Some(Method::Stripped) => ", as the T1 came skull-stripped",
@@ -272,7 +301,7 @@ impl Segmentation {
     /// Why the burden, or a zone of it, could not be split by region, in words.
     pub fn burden_notes(&self) -> Vec<String> {
         let Some(burden) = &self.burden else {
-            if self.wm_filtered {
+            if self.filter == Filter::WhiteMatter {
                 return vec![format!(
                     "no burden by region: the WM network found too little white matter in {} \
                      slices, so the regions cannot be drawn",
@@ -328,7 +357,7 @@ mod tests {
 
     #[test]
     fn a_brain_of_implausible_size_is_warned_about() {
-        let seg = |wm_filtered, brain_fallback_slices, brain_ml, method| Segmentation {
+        let seg = |filtered: bool, brain_fallback_slices, brain_ml, method| Segmentation {
             probability: Vec::new(),
             mask: Vec::new(),
             threshold: 0.5,
@@ -337,7 +366,11 @@ mod tests {
             wm_region: None,
             lesions: Vec::new(),
             total_ml: 0.0,
-            wm_filtered,
+            filter: if filtered {
+                Filter::WhiteMatter
+            } else {
+                Filter::Off
+            },
             brain_fallback_slices,
             brain_ml,
             brain_method: method,

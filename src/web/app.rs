@@ -14,6 +14,7 @@ use super::engine::{Backend, Engine, yield_now};
 use super::results::{Results, Run, blob_url};
 use crate::model::Symmetries;
 use crate::phantom;
+use crate::pipeline::Filter;
 use crate::volume::{Limits, OutputData, Volume};
 
 /// A file the user gave us, or the built-in example's volume.
@@ -240,7 +241,7 @@ async fn segment(
         names,
         default_threshold: seg.threshold,
         symmetries,
-        filter: seg.wm_filtered.then(|| seg.filter_description()),
+        filter: (seg.filter != Filter::Off).then(|| seg.filter_description()),
         inputs,
         seg: RefCell::new(seg),
         timings,

@@ -148,14 +148,16 @@ fn a_cohort_gives_segments_masks_and_a_bad_case_fails_alone() {
     assert_eq!(row("bad")["status"], "failed");
     assert!(row("bad")["error"].contains("not a NIfTI-1 file"));
     assert_eq!(row("bad")["mask"], "");
-    for (id, json, filtered) in [
-        ("both", &json_both, "true"),
-        ("flaironly", &json_flair, "false"),
+    for (id, json, filtered, filter) in [
+        ("both", &json_both, "true", "white-matter"),
+        ("flaironly", &json_flair, "false", "brain"),
     ] {
         let r = row(id);
         assert_eq!(r["status"], "ok");
         assert_eq!(r["error"], "");
         assert_eq!(r["wm_filter"], filtered);
+        assert_eq!(r["filter"], filter);
+        assert_eq!(r["filter"], json["filter"].as_str().unwrap());
         assert_eq!(r["threshold"], "0.5", "the weights' own threshold");
         assert_eq!(r["lesion_count"], json["lesion_count"].to_string());
         let total: f64 = r["total_ml"].parse().unwrap();
