@@ -90,9 +90,13 @@ mkdir -p "$e2e"
   --min-lesion-mm3 600 --output "$e2e/example-mask-min.nii.gz" --json >/dev/null
 ./target/release/wmh segment --flair "$e2e/example/flair.nii.gz" --t1 "$e2e/example/t1.nii.gz" \
   --symmetries 2 --output "$e2e/example-mask-sym2.nii.gz" --json >/dev/null
+./target/release/wmh segment --flair "$e2e/example/flair.nii.gz" \
+  --output "$e2e/example-mask-flair-only.nii.gz" --json >"$e2e/example-flair-only.json"
 export WMH_CLI_EXAMPLE_JSON="$e2e/example.json" WMH_CLI_EXAMPLE_MASK="$e2e/example-mask.nii.gz" WMH_CLI_EXAMPLE_MASK_LOW="$e2e/example-mask-low.nii.gz" \
   WMH_CLI_EXAMPLE_MASK_MIN="$e2e/example-mask-min.nii.gz" \
-  WMH_CLI_EXAMPLE_MASK_SYM2="$e2e/example-mask-sym2.nii.gz"
+  WMH_CLI_EXAMPLE_MASK_SYM2="$e2e/example-mask-sym2.nii.gz" \
+  WMH_EXAMPLE_FLAIR="$e2e/example/flair.nii.gz" WMH_CLI_FLAIR_ONLY_MASK="$e2e/example-mask-flair-only.nii.gz" \
+  WMH_CLI_FLAIR_ONLY_JSON="$e2e/example-flair-only.json"
 # A real vascular case with over 100 lesions: the page must still fit the window.
 real=../shared/data/vascular/wmh2017-utrecht-39
 if [ -d "$real" ]; then

@@ -11,8 +11,9 @@
 // the same inputs (Dice >= 0.999), also after the threshold or the minimum lesion
 // size is moved, and (CPU path) with the networks averaged over the slice and its
 // mirror image; feeds a bad file and hostile ones (1 GiB, too many voxels, absurd voxel
-// sizes, truncated) and checks each error and that the app keeps working; and checks
-// that not one request left the page's origin.
+// sizes, truncated) and checks each error and that the app keeps working; runs the
+// example's FLAIR alone, filtered by the brain found in it, against the CLI's mask; and
+// checks that not one request left the page's origin.
 //
 // Env: WMH_CLI_EXAMPLE_MASK, WMH_CLI_EXAMPLE_MASK_LOW (at --threshold 0.5),
 // WMH_CLI_EXAMPLE_MASK_MIN (at --min-lesion-mm3 600: the example's smaller lesions),
@@ -20,7 +21,8 @@
 // WMH_CLI_REAL_MASK (masks made by `wmh segment`), WMH_CLI_EXAMPLE_JSON and
 // WMH_CLI_REAL_JSON (its --json summaries), WMH_E2E_REAL_ON_WEBGPU=1 (the real case on
 // the WebGPU path too: about 10 minutes on SwiftShader),
-// WMH_EXAMPLE_DIR (flair/t1 written by `wmh example`), WMH_REAL_CASE (a case folder),
+// WMH_EXAMPLE_FLAIR and WMH_CLI_FLAIR_ONLY_MASK / _JSON (the example's FLAIR and the
+// CLI's FLAIR-only result), WMH_REAL_CASE (a case folder),
 // WMH_SCREENSHOT_DIR (where screenshots go).
 import fs from "node:fs";
 import path from "node:path";
@@ -342,6 +344,19 @@ async function scenario(name, extraArgs, query, expectBackend, expectViewer, sym
   await page.click("[data-testid=run]");
   const afterHostile = await waitResult("a small valid scan after the hostile files");
   check(/\d+ lesions?, [\d.]+ mL/.test(afterHostile), `${name}: the app still segments after the hostile files`);
+
+  // The example's FLAIR alone: the brain found in it filters the WMH, as in the CLI.
+  if (process.env.WMH_EXAMPLE_FLAIR && process.env.WMH_CLI_FLAIR_ONLY_MASK) {
+    await page.setInputFiles("[data-testid=flair-input]", process.env.WMH_EXAMPLE_FLAIR);
+    await page.waitForFunction(() => document.querySelector("[data-testid=flair-name]")?.textContent.includes("flair.nii"));
+    await page.click("[data-testid=run]");
+    const alone = await waitResult("the example's FLAIR alone");
+    const cli = JSON.parse(fs.readFileSync(process.env.WMH_CLI_FLAIR_ONLY_JSON, "utf8"));
+    const said = `brain filter on: brain ${cli.brain_ml.toFixed(0)} mL found in the FLAIR`;
+    check(cli.filter === "brain" && alone.includes(said), `${name}: a FLAIR alone is filtered by its brain, as the CLI's --json says ("${said}")`);
+    const d = dice(voxels(await downloadMask(path.join(profile, "flair-only-mask.nii.gz"))), voxels(process.env.WMH_CLI_FLAIR_ONLY_MASK));
+    check(d >= 0.999, `${name}: the FLAIR-only mask equals the CLI's (Dice ${d.toFixed(5)})`);
+  }
 
   // 3. A real case, through the file pickers.
   const realCase = process.env.WMH_REAL_CASE;

@@ -246,6 +246,8 @@ fn every_wmh2017_t1_becomes_a_wm_training_case() {
 /// is a central region, not the whole brain (no cortex or cerebellum), so there the
 /// brain must contain most of it (>= 85 %: near the vertex, 7 mm slices blur brain and
 /// scalp). Skull-stripped T1s keep their own brain, less any face and neck left in them.
+/// The brain found in the FLAIR alone (the filter of FLAIR-only runs) holds the WMH too
+/// and agrees with the T1's (Dice >= 0.9).
 #[test]
 #[ignore = "needs ../shared/data"]
 fn brain_extraction_keeps_the_brain_and_drops_the_head() {
@@ -280,6 +282,25 @@ fn brain_extraction_keeps_the_brain_and_drops_the_head() {
         );
         if held < 0.99 {
             failures.push(format!("{name}: holds {held:.4} of the WMH"));
+        }
+        // FLAIR-only runs filter by the brain found in the FLAIR: it must hold the
+        // lesions too, and agree with the T1's.
+        let alone = extract(
+            &reorient.forward(&flair.data),
+            reorient.canonical_dims(),
+            spacing,
+        );
+        let alone = reorient.inverse(&alone.mask);
+        let held_alone = lesion.iter().filter(|&&i| alone[i]).count() as f64 / lesion.len() as f64;
+        let agree = dice(&alone, &got);
+        println!(
+            "{name}: the FLAIR's own brain holds {:.2} % of the WMH, Dice {agree:.3} with the T1's",
+            held_alone * 100.0
+        );
+        if held_alone < 0.99 || agree < 0.9 {
+            failures.push(format!(
+                "{name}: FLAIR brain holds {held_alone:.4}, Dice {agree:.3}"
+            ));
         }
         if brain.method == Method::Stripped {
             continue;
