@@ -359,28 +359,25 @@ fn the_minimum_lesion_size_reaches_the_mask_and_the_tables_and_bad_cuts_are_refu
     assert_eq!(large_summary[0]["lesion_count"], kept.len().to_string());
     assert!(all_summary[0]["lesion_count"].parse::<usize>().unwrap() > kept.len());
 
-    let o = wmh(&[
-        "segment",
-        "--flair",
-        case::require(&case, case::FLAIR).unwrap().to_str().unwrap(),
-        "--output",
-        dir.path().join("m.nii.gz").to_str().unwrap(),
-        "--min-lesion-mm3=-1",
-    ]);
-    assert!(!o.status.success());
-    assert!(String::from_utf8_lossy(&o.stderr).contains("--min-lesion-mm3 must be"));
-    assert!(!dir.path().join("m.nii.gz").exists());
-    let o = wmh(&[
-        "segment",
-        "--flair",
-        case::require(&case, case::FLAIR).unwrap().to_str().unwrap(),
-        "--output",
-        dir.path().join("m.nii.gz").to_str().unwrap(),
-        "--lesion-peak=1.5",
-    ]);
-    assert!(!o.status.success());
-    assert!(String::from_utf8_lossy(&o.stderr).contains("--lesion-peak must be between 0 and 1"));
-    assert!(!dir.path().join("m.nii.gz").exists());
+    for (bad, refusal) in [
+        ("--min-lesion-mm3=-1", "--min-lesion-mm3 must be"),
+        ("--lesion-peak=1.5", "--lesion-peak must be between 0 and 1"),
+    ] {
+        let o = wmh(&[
+            "segment",
+            "--flair",
+            case::require(&case, case::FLAIR).unwrap().to_str().unwrap(),
+            "--output",
+            dir.path().join("m.nii.gz").to_str().unwrap(),
+            bad,
+        ]);
+        assert!(!o.status.success());
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains(refusal),
+            "{bad}"
+        );
+        assert!(!dir.path().join("m.nii.gz").exists());
+    }
 }
 
 #[test]
