@@ -366,17 +366,6 @@ pub fn run(args: Args) -> Result<()> {
         head_overlap,
         seconds,
     } = outcome?;
-    if args.t1.is_none() && !args.json {
-        eprintln!(
-            "wmh: no T1 given: FLAIR-only mode, no white-matter filter{}",
-            if seg.filter == Filter::Brain {
-                "; WMH outside the brain found in the FLAIR are removed"
-            } else {
-                ""
-            }
-        );
-    }
-
     let filter = seg.filter_description();
     let seg_burden = seg.burden_line();
     let summary = Summary {
@@ -412,8 +401,19 @@ pub fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
-/// The summary in words: one line, the burden by region, and what it could not place.
+/// The summary in words: one line, the burden by region, and what it could not place;
+/// FLAIR-only runs say so first.
 fn print_text(summary: &Summary, filter: &str, burden: Option<&str>) {
+    if summary.t1.is_none() {
+        eprintln!(
+            "wmh: no T1 given: FLAIR-only mode, no white-matter filter{}",
+            if summary.filter == Filter::Brain {
+                "; WMH outside the brain found in the FLAIR are removed"
+            } else {
+                ""
+            }
+        );
+    }
     let averaged = match summary.symmetries {
         1 => String::new(),
         n => format!(", averaged over {n} symmetries"),
