@@ -88,9 +88,7 @@ pub fn run(args: Args) -> Result<()> {
                 net.spec.threshold = t;
             }
             if let Some(p) = args.lesion_peak {
-                if !(0.0..=1.0).contains(&p) {
-                    anyhow::bail!("--lesion-peak must lie between 0 and 1");
-                }
+                super::segment::check_probability("--lesion-peak", [&p])?;
                 net.spec.lesion_peak = p;
             }
         }

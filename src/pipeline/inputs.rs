@@ -119,7 +119,10 @@ impl Inputs {
         let (t1_stack, head_overlap, brain) = match t1 {
             // Without a T1 the brain comes from the FLAIR: the template fits it as well
             // (its grey and white matter are close; CSF, skull and scalp order alike).
-            None => (None, None, Some(brain_of_flair(&flair, &reorient))),
+            None => {
+                let canonical = reorient.forward(&flair.data);
+                (None, None, Some(brain_in(&canonical, &flair, &reorient)))
+            }
             Some(t1) => {
                 let mut r = resample::onto_grid(t1, flair.dims, &flair.geometry.affine);
                 volume::tame_range(&mut r.data);
@@ -349,14 +352,11 @@ fn head_coverage(flair: &Volume, t1: &Volume, head: &[bool]) -> f64 {
     inside as f64 / total.max(1) as f64
 }
 
-/// The brain found in the FLAIR itself (canonical grid), for FLAIR-only runs.
-fn brain_of_flair(flair: &Volume, reorient: &Reorientation) -> Extraction {
+/// The brain in a scan on the FLAIR's grid, given in canonical order (the T1 resampled
+/// there, or the FLAIR itself when there is no T1).
+fn brain_in(canonical: &[f32], flair: &Volume, reorient: &Reorientation) -> Extraction {
     let spacing = reorient.canonical_spacing(flair.geometry.voxel_sizes());
-    crate::brain::extract(
-        &reorient.forward(&flair.data),
-        reorient.canonical_dims(),
-        spacing,
-    )
+    crate::brain::extract(canonical, reorient.canonical_dims(), spacing)
 }
 
 /// The T1 (stored order, on the FLAIR's grid) with everything outside the brain set
@@ -364,8 +364,7 @@ fn brain_of_flair(flair: &Volume, reorient: &Reorientation) -> Extraction {
 /// and the brain (canonical grid).
 fn strip_skull(t1: &[f32], flair: &Volume, reorient: &Reorientation) -> (Vec<f32>, Extraction) {
     let canonical = reorient.forward(t1);
-    let spacing = reorient.canonical_spacing(flair.geometry.voxel_sizes());
-    let brain = crate::brain::extract(&canonical, reorient.canonical_dims(), spacing);
+    let brain = brain_in(&canonical, flair, reorient);
     let stripped: Vec<f32> = canonical
         .iter()
         .zip(&brain.mask)

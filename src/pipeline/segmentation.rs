@@ -127,6 +127,9 @@ pub fn prune_lesions(
     min_voxels: usize,
     peak: f32,
 ) {
+    if min_voxels <= 1 && peak <= 0.0 {
+        return;
+    }
     let bin: Vec<bool> = mask.iter().map(|&m| m > 0).collect();
     let comps = label_26(&bin, dims);
     let mut peaks = vec![f32::NEG_INFINITY; comps.count()];
@@ -260,19 +263,11 @@ impl Segmentation {
         let mut text = match self.filter {
             Filter::Off => return "white-matter filter off".to_string(),
             Filter::WhiteMatter => "white-matter filter on".to_string(),
-            Filter::Brain => {
-                let mut text = "FLAIR only: white-matter filter off, brain filter on".to_string();
-                if let Some(brain) = self.brain_ml {
-                    text += &format!(": brain {brain:.0} mL found in the FLAIR");
-                }
-                if let Some(warning) = self.brain_warning() {
-                    text += "; warning: ";
-                    text += &warning;
-                }
-                return text;
-            }
+            Filter::Brain => "FLAIR only: white-matter filter off, brain filter on".to_string(),
         };
-        if let (Some(brain), Some(region)) = (self.brain_ml, self.region_ml) {
+        if let (Filter::Brain, Some(brain)) = (self.filter, self.brain_ml) {
+            text += &format!(": brain {brain:.0} mL found in the FLAIR");
+        } else if let (Some(brain), Some(region)) = (self.brain_ml, self.region_ml) {
             let how = match self.brain_method {
                 Some(Method::Stripped) => ", as the T1 came skull-stripped",
                 Some(Method::Template { .. }) => ", bounded by the brain template",
