@@ -19,8 +19,8 @@
 // WMH_CLI_EXAMPLE_MASK_MIN (at --min-lesion-mm3 600: the example's smaller lesions),
 // WMH_CLI_EXAMPLE_MASK_SYM2 (at --symmetries 2),
 // WMH_CLI_REAL_MASK (masks made by `wmh segment`), WMH_CLI_EXAMPLE_JSON and
-// WMH_CLI_REAL_JSON (its --json summaries), WMH_E2E_REAL_ON_WEBGPU=1 (the real case on
-// the WebGPU path too: about 10 minutes on SwiftShader),
+// WMH_CLI_REAL_JSON (its --json summaries), WMH_E2E_REAL_ON_WEBGPU=1 (the real case and
+// the FLAIR-only run on the WebGPU path too: about 11 minutes on SwiftShader),
 // WMH_EXAMPLE_FLAIR and WMH_CLI_FLAIR_ONLY_MASK / _JSON (the example's FLAIR and the
 // CLI's FLAIR-only result), WMH_REAL_CASE (a case folder),
 // WMH_SCREENSHOT_DIR (where screenshots go).
