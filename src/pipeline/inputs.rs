@@ -115,7 +115,6 @@ impl Inputs {
             return Err(PipelineError::EmptyImage);
         }
         let reorient = Reorientation::to_ras(&flair.geometry.affine, flair.dims);
-        let flair_stack = SliceStack::new(&flair.data, &flair, &reorient, spacing_mm.0, prep.flair);
         let (t1_stack, head_overlap, brain) = match t1 {
             // Without a T1 the brain comes from the FLAIR: the template fits it as well
             // (its grey and white matter are close; CSF, skull and scalp order alike).
@@ -143,12 +142,23 @@ impl Inputs {
                         &reorient,
                         spacing_mm.1,
                         Normalisation::Zscore,
+                        Some(&brain.mask),
                     )),
                     Some(overlap.dice),
                     Some(brain),
                 )
             }
         };
+        // The networks see the brain's window, not the head's: the scalp and skull
+        // around it are a fifth of a head's pixels and can hold no WMH.
+        let flair_stack = SliceStack::new(
+            &flair.data,
+            &flair,
+            &reorient,
+            spacing_mm.0,
+            prep.flair,
+            brain.as_ref().map(|b| &b.mask[..]),
+        );
         Ok(Self {
             reference: flair,
             reorient,
@@ -440,5 +450,40 @@ mod tests {
         let seg = inputs.finish(&everywhere, None, &off);
         assert_eq!(seg.filter, Filter::Off);
         assert!(seg.mask.iter().filter(|&&m| m > 0).count() > marked * 5 / 4);
+    }
+
+    /// Both networks see the brain's window (its bounding box grown by the margin),
+    /// which leaves out most of the scalp the head's window holds.
+    #[test]
+    fn the_networks_see_the_brains_window() {
+        let case = crate::phantom::example();
+        let head = {
+            let reorient = Reorientation::to_ras(&case.flair.geometry.affine, case.flair.dims);
+            let n = Normalisation::Peak;
+            SliceStack::new(&case.flair.data, &case.flair, &reorient, 1.0, n, None).plane
+        };
+        let prep = Preparation {
+            flair: Normalisation::Peak,
+            ..Preparation::default()
+        };
+        for t1 in [Some(&case.t1), None] {
+            let inputs = Inputs::prepare(case.flair.clone(), t1, prep).unwrap();
+            let brain = inputs.brain.as_ref().expect("a brain in the example");
+            let spacing = inputs
+                .reorient
+                .canonical_spacing(inputs.reference.geometry.voxel_sizes());
+            let margin = |s: f64| (preprocess::WINDOW_MARGIN_MM / s).ceil() as usize;
+            let want = preprocess::window_around(
+                brain,
+                inputs.flair.dims,
+                (margin(spacing[0]), margin(spacing[1])),
+            );
+            let p = inputs.flair.plane;
+            assert_eq!((p.x0, p.y0, p.cx, p.cy), want);
+            assert!(p.cx * p.cy < head.cx * head.cy * 9 / 10, "{p:?} {head:?}");
+            if let Some(t1) = &inputs.t1 {
+                assert_eq!(t1.plane, p);
+            }
+        }
     }
 }

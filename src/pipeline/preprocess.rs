@@ -1,5 +1,5 @@
 //! Preparing volumes for the networks and mapping their output back: RAS
-//! reorientation, intensity normalisation, the head's window, in-plane rescaling and padding.
+//! reorientation, intensity normalisation, the brain's window, in-plane rescaling and padding.
 //!
 //! Training and inference both go through [`SliceStack`], so the networks always see
 //! the same preprocessing.
@@ -125,8 +125,9 @@ fn peak(data: &[f32], mask: &[bool]) -> Option<(f32, f32)> {
 }
 
 /// How one axial slice maps into the network's input plane: a window of the slice
-/// (the head's bounding box plus a margin, so the networks do not spend most of their
-/// time on air), rescaled to the target spacing, then padded (centred) to a multiple of 8.
+/// (the brain's bounding box plus a margin, the head's where no brain is known, so the
+/// networks do not spend their time on air, scalp and skull), rescaled to the target
+/// spacing, then padded (centred) to a multiple of 8.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Plane {
     /// Canonical slice extents (x = columns, y = rows).
@@ -151,9 +152,9 @@ pub struct Plane {
     pub py: usize,
 }
 
-/// Context (mm) kept around the head's bounding box. The networks learned on 96 mm
-/// patches cut anywhere in the head, so a border this far outside the head leaves
-/// their output inside it as good as unchanged.
+/// Context (mm) kept around the brain's (or head's) bounding box. The networks learned
+/// on 96 mm patches cut anywhere in the head, so a border this far outside the brain
+/// leaves their output inside it as good as unchanged.
 pub const WINDOW_MARGIN_MM: f64 = 16.0;
 
 impl Plane {
@@ -240,7 +241,7 @@ impl Plane {
 /// The in-plane bounding box `(x0, y0, cx, cy)` of `mask` over all slices of a
 /// canonical volume, grown by `margin` voxels in x and y and clipped to the slice;
 /// the whole slice when the mask is empty.
-pub fn head_window(
+pub fn window_around(
     mask: &[bool],
     dims: [usize; 3],
     margin: (usize, usize),
@@ -277,14 +278,16 @@ pub struct SliceStack {
 
 impl SliceStack {
     /// Reorients `data` (on `volume`'s grid) with `reorient`, normalises it inside its
-    /// foreground with `norm` and sets up the plane (the foreground's window) for
-    /// `target_mm` in-plane spacing.
+    /// foreground with `norm` and sets up the plane for `target_mm` in-plane spacing:
+    /// the window around `within` (canonical; the brain, say) where it holds anything,
+    /// else around the foreground.
     pub fn new(
         data: &[f32],
         volume: &Volume,
         reorient: &Reorientation,
         target_mm: f64,
         norm: Normalisation,
+        within: Option<&[bool]>,
     ) -> Self {
         let dims = reorient.canonical_dims();
         let canonical = reorient.forward(data);
@@ -293,7 +296,8 @@ impl SliceStack {
         let fill = data.iter().copied().fold(f32::INFINITY, f32::min).min(0.0);
         let spacing = reorient.canonical_spacing(volume.geometry.voxel_sizes());
         let margin = |s: f64| (WINDOW_MARGIN_MM / s.max(1e-3)).ceil() as usize;
-        let window = head_window(&mask, dims, (margin(spacing[0]), margin(spacing[1])));
+        let around = within.filter(|w| w.contains(&true)).unwrap_or(&mask);
+        let window = window_around(around, dims, (margin(spacing[0]), margin(spacing[1])));
         let plane = Plane::window(dims[0], dims[1], window, spacing[0], spacing[1], target_mm);
         Self {
             dims,
@@ -411,15 +415,15 @@ mod tests {
     }
 
     #[test]
-    fn head_window_is_the_grown_bounding_box_clipped_to_the_slice() {
+    fn the_window_is_the_grown_bounding_box_clipped_to_the_slice() {
         let dims = [20, 10, 3];
         let mut mask = vec![false; 600];
         mask[index(dims, 5, 4, 0)] = true;
         mask[index(dims, 9, 6, 2)] = true;
-        assert_eq!(head_window(&mask, dims, (2, 3)), (3, 1, 9, 9));
+        assert_eq!(window_around(&mask, dims, (2, 3)), (3, 1, 9, 9));
         mask[index(dims, 19, 0, 1)] = true;
-        assert_eq!(head_window(&mask, dims, (2, 3)), (3, 0, 17, 10));
-        assert_eq!(head_window(&[false; 600], dims, (2, 3)), (0, 0, 20, 10));
+        assert_eq!(window_around(&mask, dims, (2, 3)), (3, 0, 17, 10));
+        assert_eq!(window_around(&[false; 600], dims, (2, 3)), (0, 0, 20, 10));
     }
 
     #[test]

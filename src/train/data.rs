@@ -237,7 +237,7 @@ impl Case {
         }
         derive(task, name, &src, &mut image, &mut label)?;
         let reorient = Reorientation::to_ras(&image.geometry.affine, image.dims);
-        let stack = SliceStack::new(&image.data, &image, &reorient, spacing_mm, norm);
+        let stack = SliceStack::new(&image.data, &image, &reorient, spacing_mm, norm, None);
         let classes: Vec<Option<bool>> = reorient
             .forward(&label.data)
             .into_iter()
