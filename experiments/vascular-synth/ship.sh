@@ -6,7 +6,9 @@
 #   (shipped: 1 2 3). With FROM set, each run starts as a copy of runs/FROM-s<SEED> and
 #   continues from its checkpoint (as continue.sh does for the folds).
 # Then (weights/MODEL_CARD.md): wmh convert --half --add the other seeds' last/ folders.
-# NAME (default ship), STEPS (default 5000), WMH the binary.
+# NAME (default ship), STEPS (default 5000), WMH the binary. HOLD_VASCULAR=1 leaves the
+# two vascular FLAIRs out, so that ensembles of these runs can be scored on them
+# (members.sh).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 all=mslesseg-P14-T1,mslesseg-P14-T2,mslesseg-P14-T3,openms-patient07,openms-patient19,simvent-104252,simvent-105074,simvent-105465
@@ -23,7 +25,9 @@ for s in "${seeds[@]}"; do
     cp -r "$runs/$FROM-s$s" "$runs/$name-s$s" && cp "$runs/$FROM-s$s.train.log" "$runs/$name-s$s.train.log"
   fi
 done
-printf '%s\n' "${seeds[@]}" | TRAIN="$all,$vascular,$synth" WMH=${WMH:-./target/release/wmh} STEPS=${STEPS:-5000} \
+train="$all,$vascular,$synth"
+[ "${HOLD_VASCULAR:-0}" = 1 ] && train="$all,$synth"
+printf '%s\n' "${seeds[@]}" | TRAIN="$train" WMH=${WMH:-./target/release/wmh} STEPS=${STEPS:-5000} \
   NAME=$name EXTRA="$*" xargs -P 2 -I{} sh -c '
   out=experiments/vascular-synth/runs/$NAME-s{}; r=""; [ -f $out/checkpoint/state.json ] && r=--resume
   "$WMH" train --task wmh --out $out --width 8 --steps $STEPS --val-every 1000 --seed {} \
