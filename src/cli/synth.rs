@@ -28,6 +28,9 @@ pub struct Args {
     /// Seed of the random contrast and lesion texture (training uses one per case name).
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// How much brightness varies within the image (as `wmh train --synth-variation`).
+    #[arg(long, value_enum, default_value_t = synth::Variation::Uniform)]
+    variation: synth::Variation,
     /// Print the contrast drawn as JSON.
     #[arg(long)]
     json: bool,
@@ -42,6 +45,10 @@ struct Summary {
     lesion: f32,
     /// Width (voxels) of the lesions' soft edge.
     edge: f32,
+    /// Standard deviation of each lesion's log brightness around `lesion`.
+    spread: f32,
+    /// Regions of brighter grey matter.
+    regions: Vec<synth::Region>,
     /// Labelled WMH voxels painted.
     lesion_voxels: usize,
 }
@@ -58,21 +65,26 @@ pub fn run(args: Args) -> Result<()> {
     if lesion_voxels == 0 {
         bail!("{}: no voxel is labelled 1 (WMH)", args.wmh.display());
     }
-    let (flair, contrast) = synth::simulate(&t1, &lesion, args.seed);
+    let (flair, contrast) = synth::simulate(&t1, &lesion, args.seed, args.variation);
     let encoded = t1.encode_like(OutputData::F32(&flair), files::wants_gzip(&args.output)?);
     files::write_all_atomic(&[(&args.output, encoded)])?;
     let summary = Summary {
         knots: contrast.knots,
         lesion: contrast.lesion,
         edge: contrast.edge,
+        spread: contrast.spread,
+        regions: contrast.regions,
         lesion_voxels,
     };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
         println!(
-            "simulated FLAIR: {lesion_voxels} lesion voxels at {:.2} x white matter",
-            summary.lesion
+            "simulated FLAIR: {lesion_voxels} lesion voxels at {:.2} x white matter \
+             (per-lesion spread {:.2}), {} regions of brighter grey matter",
+            summary.lesion,
+            summary.spread,
+            summary.regions.len()
         );
     }
     Ok(())

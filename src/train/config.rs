@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{Shortcut, UNetConfig};
 use crate::pipeline::{Normalisation, SPACING_RANGE_MM, Task};
+use crate::train::synth::Variation;
 
 /// A value of `T` by its serde name, so the command line and `config.json` spell each
 /// choice the same way.
@@ -102,6 +103,12 @@ pub struct TrainConfig {
     /// include `wmh2017/<case>` T1s (their FLAIR is simulated; see `train::synth`).
     #[arg(long, default_value_t = 0.5)]
     pub synthetic_fraction: f64,
+    /// How much brightness varies within a simulated FLAIR: `uniform` (one lesion
+    /// brightness per scan) or `regional` (per lesion, and regions of brighter grey
+    /// matter; see `train::synth::Variation`).
+    #[arg(long, value_enum, default_value_t = Variation::Uniform)]
+    #[serde(default)]
+    pub synth_variation: Variation,
     /// What the class-balanced loss's positive fraction beta is measured on.
     #[arg(long, value_enum, default_value_t = Balance::Volumes)]
     pub balance: Balance,
@@ -303,6 +310,10 @@ mod tests {
         let json = serde_json::to_string(&config).unwrap();
         assert!(json.contains(r#""shortcut":"concat""#), "{json}");
         assert_eq!(serde_json::from_str::<TrainConfig>(&json).unwrap(), config);
+        // Run folders saved before `--synth-variation` existed resume as they trained.
+        let mut old: serde_json::Value = serde_json::from_str(&json).unwrap();
+        old.as_object_mut().unwrap().remove("synth_variation");
+        assert_eq!(serde_json::from_value::<TrainConfig>(old).unwrap(), config);
         assert!(parse(&["--task", "wm"]).unwrap().intensity_augmentation);
     }
 

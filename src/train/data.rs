@@ -187,6 +187,7 @@ fn derive(
     src: &Source,
     image: &mut Volume,
     label: &mut Volume,
+    variation: synth::Variation,
 ) -> Result<()> {
     if task == Task::Wm && name.ends_with(HEAD_SUFFIX) {
         let wm: Vec<f32> = (image.data.iter().zip(&label.data))
@@ -208,7 +209,7 @@ fn derive(
         let lesion: Vec<bool> = (label.data.iter())
             .map(|&l| (src.classify)(l) == Some(true))
             .collect();
-        image.data = synth::simulate(image, &lesion, name_seed(name)).0;
+        image.data = synth::simulate(image, &lesion, name_seed(name), variation).0;
     }
     Ok(())
 }
@@ -224,6 +225,7 @@ impl Case {
         name: &str,
         spacing_mm: f64,
         norm: Normalisation,
+        variation: synth::Variation,
     ) -> Result<Self> {
         let src = source(data, task, name);
         let mut image = read(&src.image)?;
@@ -235,7 +237,7 @@ impl Case {
                 image.dims
             );
         }
-        derive(task, name, &src, &mut image, &mut label)?;
+        derive(task, name, &src, &mut image, &mut label, variation)?;
         let reorient = Reorientation::to_ras(&image.geometry.affine, image.dims);
         let stack = SliceStack::new(&image.data, &image, &reorient, spacing_mm, norm, None);
         let classes: Vec<Option<bool>> = reorient

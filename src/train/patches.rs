@@ -41,6 +41,7 @@ pub(super) fn load_cases(
                 n,
                 config.spacing_mm,
                 config.normalisation,
+                config.synth_variation,
             )
         })
         .collect()

@@ -163,6 +163,7 @@ fn tissue_classifier_finds_white_matter_on_untuned_cases() {
 fn simulated_flairs_show_lesions_bright_on_every_wmh2017_case() {
     use wmh::pipeline::{Normalisation, Task};
     use wmh::train::data::{Case, SYNTH_PREFIX};
+    use wmh::train::synth::Variation;
     let data = shared_data();
     let mut names: Vec<String> = std::fs::read_dir(data.join("wmh2017"))
         .unwrap()
@@ -171,7 +172,15 @@ fn simulated_flairs_show_lesions_bright_on_every_wmh2017_case() {
     names.sort();
     assert_eq!(names.len(), 30);
     for name in &names {
-        let case = Case::load(&data, Task::Wmh, name, 1.0, Normalisation::Zscore).unwrap();
+        let case = Case::load(
+            &data,
+            Task::Wmh,
+            name,
+            1.0,
+            Normalisation::Zscore,
+            Variation::Uniform,
+        )
+        .unwrap();
         assert!(case.stack.data.iter().all(|v| v.is_finite()), "{name}");
         let lesion: Vec<f32> = (0..case.label.len())
             .filter(|&i| case.label[i] > 0.5)
@@ -186,16 +195,21 @@ fn simulated_flairs_show_lesions_bright_on_every_wmh2017_case() {
     }
 }
 
-/// Every `wmh2017/` T1 as a WM-network training case: the T1 is skull-stripped (zero
+/// `wmh2017/` T1s as WM-network training cases: the T1 is skull-stripped (zero
 /// outside the brain), the brain holds the labelled WMH (`Case::load` refuses a case
 /// where it holds less than 95 %), and the WM-region label is white matter plus every
-/// labelled WMH voxel and a plausible share of the brain. The two GE 3T scans whose
-/// neck once outweighed the brain (amsterdam-ge3t-103, -109) are among them.
+/// labelled WMH voxel and a plausible share of the brain. CI runs the seven nearest the
+/// limits of the 30 (all 30 passed on 2026-12-06; `WMH_ALL_CASES=1` runs them all): the
+/// two GE 3T scans whose neck once outweighed the brain (amsterdam-ge3t-103, -109), the
+/// smallest and largest WM shares (singapore-53 and amsterdam-ge3t-112 at 35 %,
+/// singapore-57 at 47 %) and the most head kept (utrecht-17, and utrecht-8, whose brain
+/// leaks into the scalp).
 #[test]
 #[ignore = "needs ../shared/data"]
-fn every_wmh2017_t1_becomes_a_wm_training_case() {
+fn wmh2017_t1s_become_wm_training_cases() {
     use wmh::pipeline::{Normalisation, Task};
     use wmh::train::data::{Case, SYNTH_PREFIX};
+    use wmh::train::synth::Variation;
     let data = shared_data();
     let mut names: Vec<String> = std::fs::read_dir(data.join("wmh2017"))
         .unwrap()
@@ -203,6 +217,19 @@ fn every_wmh2017_t1_becomes_a_wm_training_case() {
         .collect();
     names.sort();
     assert_eq!(names.len(), 30);
+    if std::env::var_os("WMH_ALL_CASES").is_none() {
+        let limits = [
+            "amsterdam-ge3t-103",
+            "amsterdam-ge3t-109",
+            "amsterdam-ge3t-112",
+            "singapore-53",
+            "singapore-57",
+            "utrecht-17",
+            "utrecht-8",
+        ];
+        names.retain(|n| limits.contains(&n.as_str()));
+        assert_eq!(names.len(), limits.len(), "{names:?}");
+    }
     for name in &names {
         let case = Case::load(
             &data,
@@ -210,6 +237,7 @@ fn every_wmh2017_t1_becomes_a_wm_training_case() {
             &format!("{SYNTH_PREFIX}{name}"),
             1.0,
             Normalisation::Zscore,
+            Variation::Uniform,
         )
         .unwrap_or_else(|e| panic!("{name}: {e:#}"));
         let dir = data.join("wmh2017").join(name);

@@ -375,6 +375,28 @@ fn a_simulated_flair_is_written_on_its_t1_grid_and_trains_a_network_that_segment
         v.iter().sum::<f32>() / v.len() as f32
     };
     assert!(mean(true) > 2.0 * mean(false), "lesions are not bright");
+    assert_eq!(summary["spread"], 0.0);
+
+    // `--variation regional` says what it drew: per-lesion spread, brighter regions.
+    let regional = tmp.path().join("regional.nii");
+    let done = wmh(&[
+        "synth",
+        "--t1",
+        t1.to_str().unwrap(),
+        "--wmh",
+        truth.to_str().unwrap(),
+        "-o",
+        regional.to_str().unwrap(),
+        "--variation",
+        "regional",
+        "--json",
+    ]);
+    assert!(done.status.success(), "{done:?}");
+    let summary: serde_json::Value = serde_json::from_slice(&done.stdout).unwrap();
+    assert!(summary["spread"].as_f64().unwrap() > 0.0, "{summary}");
+    let regions = summary["regions"].as_array().unwrap().len();
+    assert!((2..=5).contains(&regions), "{summary}");
+    assert_ne!(read(&regional).data, image.data);
 
     // A T1 with labels under `wmh2017/` is a training case whose FLAIR is simulated, and
     // a case under `vascular/` a real one: they train, export and segment a real FLAIR.
@@ -388,6 +410,7 @@ fn a_simulated_flair_is_written_on_its_t1_grid_and_trains_a_network_that_segment
     let out = tmp.path().join("synth-run");
     let done = train_command(&data, &out, &["--steps", "2"])
         .args(["--train", "wmh2017/example,vascular/example"])
+        .args(["--synth-variation", "regional"])
         .output()
         .unwrap();
     assert!(done.status.success(), "{done:?}");
@@ -397,6 +420,7 @@ fn a_simulated_flair_is_written_on_its_t1_grid_and_trains_a_network_that_segment
     for name in ["wmh2017/example", "vascular/example"] {
         assert!(cases.iter().any(|c| c == name), "{config}");
     }
+    assert_eq!(config["synth_variation"], "regional", "{config}");
     let probs = probabilities(&out.join("last"), &flair, &out);
     let mask = read(&out.join("mask.nii"));
     assert_eq!(mask.dims, read(&flair).dims);
