@@ -5,13 +5,14 @@
 # neighbours. Writes runs/NAME-members/<group>.json and .md.
 # Usage: experiments/vascular-synth/members.sh NAME GROUP...   GROUP: seeds joined by
 #   commas, e.g. members.sh novasc 1,2,3 4,5,6 1,2,3,4,5,6
-# WMH the binary (default ./target/release/wmh).
+# WMH the binary (default ./target/release/wmh); OUT the folder under runs/ (default
+#   NAME-members), for groups scored apart from an earlier summary.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 wmh=${WMH:-./target/release/wmh}
 runs=experiments/vascular-synth/runs
 name=$1; shift
-out=$runs/$name-members
+out=$runs/${OUT:-$name-members}
 mkdir -p "$out"
 w=$(mktemp -d)
 trap 'rm -r "$w"' EXIT
