@@ -346,19 +346,15 @@ fn a_simulated_flair_is_written_on_its_t1_grid_and_trains_a_network_that_segment
     let truth = case::require(&example, case::WMH).unwrap();
 
     // `wmh synth` paints the labelled lesions bright on the T1's own grid.
+    let synth = |out: &Path, more: &[&str]| {
+        let (t1, truth, out) = (t1.to_str(), truth.to_str(), out.to_str());
+        let args = ["synth", "--t1", t1.unwrap(), "--wmh", truth.unwrap()];
+        let done = wmh(&[&args[..], &["-o", out.unwrap(), "--json"], more].concat());
+        assert!(done.status.success(), "{done:?}");
+        serde_json::from_slice::<serde_json::Value>(&done.stdout).unwrap()
+    };
     let simulated = tmp.path().join("synth.nii.gz");
-    let done = wmh(&[
-        "synth",
-        "--t1",
-        t1.to_str().unwrap(),
-        "--wmh",
-        truth.to_str().unwrap(),
-        "-o",
-        simulated.to_str().unwrap(),
-        "--json",
-    ]);
-    assert!(done.status.success(), "{done:?}");
-    let summary: serde_json::Value = serde_json::from_slice(&done.stdout).unwrap();
+    let summary = synth(&simulated, &[]);
     let read =
         |p: &Path| wmh::volume::Volume::from_nifti_bytes(&std::fs::read(p).unwrap()).unwrap();
     let (image, t1v, labels) = (read(&simulated), read(&t1), read(&truth));
@@ -379,20 +375,7 @@ fn a_simulated_flair_is_written_on_its_t1_grid_and_trains_a_network_that_segment
 
     // `--variation regional` says what it drew: per-lesion spread, brighter regions.
     let regional = tmp.path().join("regional.nii");
-    let done = wmh(&[
-        "synth",
-        "--t1",
-        t1.to_str().unwrap(),
-        "--wmh",
-        truth.to_str().unwrap(),
-        "-o",
-        regional.to_str().unwrap(),
-        "--variation",
-        "regional",
-        "--json",
-    ]);
-    assert!(done.status.success(), "{done:?}");
-    let summary: serde_json::Value = serde_json::from_slice(&done.stdout).unwrap();
+    let summary = synth(&regional, &["--variation", "regional"]);
     assert!(summary["spread"].as_f64().unwrap() > 0.0, "{summary}");
     let regions = summary["regions"].as_array().unwrap().len();
     assert!((2..=5).contains(&regions), "{summary}");
