@@ -36,19 +36,12 @@ pub struct Args {
     json: bool,
 }
 
-/// What `--json` prints.
+/// What `--json` prints: the contrast drawn and how many voxels it painted.
 #[derive(Debug, Serialize)]
 struct Summary {
-    /// (T1 / WM, FLAIR / WM) knots of the intensity map.
-    knots: Vec<(f32, f32)>,
-    /// Lesion intensity relative to white matter.
-    lesion: f32,
-    /// Width (voxels) of the lesions' soft edge.
-    edge: f32,
-    /// Standard deviation of each lesion's log brightness around `lesion`.
-    spread: f32,
-    /// Regions of brighter grey matter.
-    regions: Vec<synth::Region>,
+    /// The random contrast (knots, lesion level, edge, spread, regions).
+    #[serde(flatten)]
+    contrast: synth::Contrast,
     /// Labelled WMH voxels painted.
     lesion_voxels: usize,
 }
@@ -69,11 +62,7 @@ pub fn run(args: Args) -> Result<()> {
     let encoded = t1.encode_like(OutputData::F32(&flair), files::wants_gzip(&args.output)?);
     files::write_all_atomic(&[(&args.output, encoded)])?;
     let summary = Summary {
-        knots: contrast.knots,
-        lesion: contrast.lesion,
-        edge: contrast.edge,
-        spread: contrast.spread,
-        regions: contrast.regions,
+        contrast,
         lesion_voxels,
     };
     if args.json {
@@ -82,9 +71,9 @@ pub fn run(args: Args) -> Result<()> {
         println!(
             "simulated FLAIR: {lesion_voxels} lesion voxels at {:.2} x white matter \
              (per-lesion spread {:.2}), {} regions of brighter grey matter",
-            summary.lesion,
-            summary.spread,
-            summary.regions.len()
+            summary.contrast.lesion,
+            summary.contrast.spread,
+            summary.contrast.regions.len()
         );
     }
     Ok(())

@@ -52,7 +52,7 @@ const MIN_RING: usize = 200;
 
 /// A random FLAIR-like contrast: piecewise-linear in T1 intensity relative to white
 /// matter, with the output relative to white matter too.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Contrast {
     /// (T1 / WM, FLAIR / WM) knots, increasing in the first coordinate.
     pub knots: Vec<(f32, f32)>,
