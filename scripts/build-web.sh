@@ -25,7 +25,8 @@ wasm-bindgen --target web --no-typescript --out-dir "$glue" --out-name wmh \
 # wasm-opt takes minutes on this wasm: skip it when its input is the last one's.
 opt=-O1
 key="$(sha256sum "$glue/wmh_bg.wasm" | cut -d' ' -f1) $opt"
-if [ ! -f "$glue/wmh_bg.opt.wasm" ] || [ "$(cat "$glue/wmh_bg.opt.key" 2>/dev/null)" != "$key" ]; then
+if [ "$(cat "$glue/wmh_bg.opt.key" 2>/dev/null)" != "$key" ] || [ ! -f "$glue/wmh_bg.opt.wasm" ]
+then
   rm -f "$glue/wmh_bg.opt.key"
   node_modules/.bin/wasm-opt "$opt" "$glue/wmh_bg.wasm" -o "$glue/wmh_bg.opt.wasm"
   echo "$key" >"$glue/wmh_bg.opt.key"

@@ -74,7 +74,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "dist")
     args = parser.parse_args()
 
-    css, js, wasm = (ROOT / "www/style.css").read_bytes(), args.js.read_bytes(), args.wasm.read_bytes()
+    css = (ROOT / "www/style.css").read_bytes()
+    js, wasm = args.js.read_bytes(), args.wasm.read_bytes()
     app = short_hash(js, wasm)
     files = {
         f"style-{short_hash(css)}.css": css,
