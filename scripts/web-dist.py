@@ -92,12 +92,8 @@ def main() -> None:
     for name, data in files.items():
         (stage / name).write_bytes(data)
     (stage / "index.html").write_text(page)
-    old = args.out.with_name(args.out.name + ".old")
-    shutil.rmtree(old, ignore_errors=True)
-    if args.out.exists():
-        args.out.rename(old)
+    shutil.rmtree(args.out, ignore_errors=True)
     stage.rename(args.out)
-    shutil.rmtree(old, ignore_errors=True)
 
 
 if __name__ == "__main__":
