@@ -37,6 +37,7 @@ export RUSTC_WORKSPACE_WRAPPER CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY
 # thread and the tests leave cores idle, so the two together take less than in turn.
 # Its own target folder, so neither build waits for the other's lock.
 phase "web app build started in the background (log: target/web-build.log)"
+mkdir -p target
 CARGO_TARGET_DIR=target/web scripts/build-web.sh >target/web-build.log 2>&1 &
 web_build=$!
 trap 'kill "$web_build" 2>/dev/null || true' EXIT
