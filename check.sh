@@ -31,7 +31,8 @@ python3 scripts/sizes.py
 # below compile every target `cargo clippy --all-targets` lints, the web build the
 # wasm32 ones; CLIPPY_ARGS is how `cargo clippy` hands `-D warnings` to the driver.
 phase "clippy, -D warnings, on every target the tests and the web build compile"
-RUSTC_WORKSPACE_WRAPPER="$(command -v clippy-driver)"
+RUSTC_WORKSPACE_WRAPPER="$(command -v clippy-driver)" ||
+  { echo "clippy is missing: rustup component add clippy" >&2; exit 1; }
 export RUSTC_WORKSPACE_WRAPPER CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
 # The web app builds in the background while the Rust tests run: its wasm-opt is one
 # thread and the tests leave cores idle, so the two together take less than in turn.
