@@ -91,6 +91,9 @@ pub struct Extraction {
     pub mask: Vec<bool>,
     /// How.
     pub method: Method,
+    /// The template's fit on the canonical grid, where it was believed (correlation at
+    /// least [`MIN_FIT_NCC`]): where each template point lies in this scan.
+    pub placement: Option<template::Placement>,
 }
 
 /// The brain of a T1 on the canonical grid (axial slices across the last axis, voxel
@@ -103,6 +106,7 @@ pub fn extract(t1: &[f32], dims: [usize; 3], spacing: [f64; 3]) -> Extraction {
         return Extraction {
             mask: vec![false; t1.len()],
             method: Method::Morphology,
+            placement: None,
         };
     };
     let morphological = morphological(&tissue, dims, spacing);
@@ -114,9 +118,9 @@ pub fn extract(t1: &[f32], dims: [usize; 3], spacing: [f64; 3]) -> Extraction {
         .filter(|&i| morphological[i] && t1[i] != 0.0)
         .count();
     let stripped = (t1.len() - nonzero) * 5 >= t1.len() && kept * 4 >= nonzero * 3;
-    let placed = template::place(t1, &tissue.head, dims, spacing, !stripped)
-        .filter(|p| p.ncc >= MIN_FIT_NCC)
-        .map(|p| (p.ncc, template::brain_of(&p, dims, spacing)));
+    let placement = template::place(t1, &tissue.head, dims, spacing, !stripped)
+        .filter(|p| p.ncc >= MIN_FIT_NCC);
+    let placed = placement.map(|p| (p.ncc, template::brain_of(&p, dims, spacing)));
     match (stripped, placed) {
         (true, placed) => {
             let mut own: Vec<bool> = t1.iter().map(|&v| v != 0.0).collect();
@@ -127,15 +131,18 @@ pub fn extract(t1: &[f32], dims: [usize; 3], spacing: [f64; 3]) -> Extraction {
             Extraction {
                 mask: fill_holes_per_slice(&own, dims, 2),
                 method: Method::Stripped,
+                placement,
             }
         }
         (false, Some((ncc, placed))) => Extraction {
             mask: within_template(&tissue, &placed, dims, spacing),
             method: Method::Template { ncc },
+            placement,
         },
         (false, None) => Extraction {
             mask: morphological,
             method: Method::Morphology,
+            placement: None,
         },
     }
 }
@@ -265,7 +272,7 @@ pub fn extract_stored(data: &[f32], affine: &Affine, dims: [usize; 3]) -> Extrac
     let brain = extract(&reorient.forward(data), reorient.canonical_dims(), spacing);
     Extraction {
         mask: reorient.inverse(&brain.mask),
-        method: brain.method,
+        ..brain
     }
 }
 

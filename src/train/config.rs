@@ -40,8 +40,9 @@ pub struct TrainConfig {
     pub shortcut: Shortcut,
     /// Training cases (default: the task's standard split). `wmh2017/<case>` is a head
     /// T1 with WMH labels: for `--task wmh` its FLAIR is simulated, for `--task wm` it is
-    /// skull-stripped and labelled by the tissue classifier plus its WMH. For `--task wm`,
-    /// a `+head` suffix (e.g. `tissue/mass-01+head`) wraps the skull-stripped brain in a
+    /// skull-stripped and labelled by the tissue classifier plus its WMH.
+    /// `wmh2017/<case>@<flair case>` (`--task wmh`) is that FLAIR case with the head's
+    /// lesions transplanted into its white matter. For `--task wm`, a `+head` suffix (e.g. `tissue/mass-01+head`) wraps the skull-stripped brain in a
     /// synthetic head.
     #[arg(long = "train", value_delimiter = ',')]
     pub train_cases: Vec<String>,
@@ -99,8 +100,8 @@ pub struct TrainConfig {
     /// patches centred anywhere.
     #[arg(long, default_value_t = 0.0)]
     pub hard_fraction: f64,
-    /// Probability that a patch comes from a simulated FLAIR, when the training cases
-    /// include `wmh2017/<case>` T1s (their FLAIR is simulated; see `train::synth`).
+    /// Probability that a patch comes from a simulated FLAIR or a transplant, when the
+    /// training cases include `wmh2017/` names (see `train::synth`, `train::transplant`).
     #[arg(long, default_value_t = 0.5)]
     pub synthetic_fraction: f64,
     /// How much brightness varies within a simulated FLAIR: `uniform` (one lesion

@@ -7,10 +7,10 @@ use anyhow::{Context, Result, bail};
 use rand::RngExt;
 
 use super::augment::{self, Intensity, Warp};
-use super::{head, synth};
-use crate::case;
+use super::{head, synth, transplant};
 use crate::pipeline::{Normalisation, SliceStack, Task};
 use crate::volume::{Reorientation, Volume, foreground_mask};
+use crate::{case, files};
 
 /// One subject: the normalised image in canonical order and its labels.
 #[derive(Debug)]
@@ -66,6 +66,9 @@ struct Source {
     image: std::path::PathBuf,
     label: std::path::PathBuf,
     classify: fn(f32) -> Option<bool>,
+    /// For a transplant ([`TRANSPLANT_SEPARATOR`]): the recipient's T1 and the donor's
+    /// T1 and WMH labels.
+    transplant: Option<[PathBuf; 3]>,
 }
 
 /// Suffix of a WM case name that wraps the skull-stripped brain in a synthetic head.
@@ -76,6 +79,11 @@ pub const HEAD_SUFFIX: &str = "+head";
 /// draws another contrast for the same scan); for the WM task the T1 is
 /// skull-stripped as at inference and labelled by the tissue classifier.
 pub const SYNTH_PREFIX: &str = "wmh2017/";
+
+/// Separates a `wmh2017/` donor from a real WMH case in a WMH case name
+/// (`wmh2017/<donor>@<case>`): the case's FLAIR with the donor's lesions transplanted
+/// into its white matter (see [`super::transplant`]).
+pub const TRANSPLANT_SEPARATOR: char = '@';
 
 /// Prefix of the WMH cases with vascular WMH (FLAIR, T1 and labels under
 /// `vascular/`): held out of every network scored on them, trained on only by the
@@ -94,39 +102,67 @@ fn in_case(folder: &Path, stem: &str) -> PathBuf {
     case::find(folder, stem).unwrap_or_else(|| folder.join(case::file_name(stem)))
 }
 
+/// The folder of a real WMH case: `vascular/<case>` from the data root, the rest
+/// under `flair/`.
+fn wmh_folder(data: &Path, name: &str) -> PathBuf {
+    if name.starts_with(VASCULAR_PREFIX) {
+        data.join(name)
+    } else {
+        data.join("flair").join(name)
+    }
+}
+
 fn source(data: &Path, task: Task, name: &str) -> Source {
     let name = name.strip_suffix(HEAD_SUFFIX).unwrap_or(name);
     match (task, name) {
+        (Task::Wmh, transplant)
+            if transplant.starts_with(SYNTH_PREFIX)
+                && transplant.contains(TRANSPLANT_SEPARATOR) =>
+        {
+            let (donor, recipient) = transplant
+                .split_once(TRANSPLANT_SEPARATOR)
+                .unwrap_or((transplant, ""));
+            let (donor, folder) = (data.join(donor), wmh_folder(data, recipient));
+            Source {
+                image: in_case(&folder, case::FLAIR),
+                label: in_case(&folder, case::WMH),
+                classify: wmh_class,
+                transplant: Some([
+                    in_case(&folder, case::T1),
+                    in_case(&donor, case::T1),
+                    in_case(&donor, case::WMH),
+                ]),
+            }
+        }
         (_, wmh2017) if wmh2017.starts_with(SYNTH_PREFIX) => {
             let folder = data.join(wmh2017.split('#').next().unwrap_or(wmh2017));
             Source {
                 image: in_case(&folder, case::T1),
                 label: in_case(&folder, case::WMH),
                 classify: wmh_class,
+                transplant: None,
             }
         }
         (Task::Wmh, _) => {
-            // `vascular/<case>` names its folder from the data root; the rest are `flair/`.
-            let folder = if name.starts_with(VASCULAR_PREFIX) {
-                data.join(name)
-            } else {
-                data.join("flair").join(name)
-            };
+            let folder = wmh_folder(data, name);
             Source {
                 image: in_case(&folder, case::FLAIR),
                 label: in_case(&folder, case::WMH),
                 classify: wmh_class,
+                transplant: None,
             }
         }
         (Task::Wm, "mni152") => Source {
             image: data.join("templates/mni152/t1.nii.gz"),
             label: data.join("templates/mni152/wm_prob.nii.gz"),
             classify: |v| Some(v >= 127.5),
+            transplant: None,
         },
         (Task::Wm, _) => Source {
             image: data.join(name).join("t1.nii.gz"),
             label: data.join(name).join("tissue.nii.gz"),
             classify: |v| Some(v.round() as i64 == 3),
+            transplant: None,
         },
     }
 }
@@ -209,7 +245,31 @@ fn derive(
         let lesion: Vec<bool> = (label.data.iter())
             .map(|&l| (src.classify)(l) == Some(true))
             .collect();
-        image.data = synth::simulate(image, &lesion, name_seed(name), variation).0;
+        if let Some([t1, donor_t1, donor_label]) = &src.transplant {
+            let t1 = files::read_volume(t1)?;
+            let donor_t1 = files::read_volume(donor_t1)?;
+            let donor_label = files::read_on_grid(donor_label, &donor_t1, "donor WMH label")?;
+            let donor_lesion: Vec<bool> = (donor_label.data.iter())
+                .map(|&l| wmh_class(l) == Some(true))
+                .collect();
+            let t = transplant::transplant(
+                image,
+                &t1,
+                &lesion,
+                &donor_t1,
+                &donor_lesion,
+                name_seed(name),
+            )
+            .with_context(|| format!("{name}: transplant"))?;
+            image.data = t.flair;
+            for (l, added) in label.data.iter_mut().zip(t.lesion) {
+                if added {
+                    *l = 1.0;
+                }
+            }
+        } else {
+            image.data = synth::simulate(image, &lesion, name_seed(name), variation).0;
+        }
     }
     Ok(())
 }
@@ -218,7 +278,8 @@ impl Case {
     /// Loads a case for `task`: WMH cases are `flair/` folder names or
     /// `vascular/<case>` ([`VASCULAR_PREFIX`]); WM cases are
     /// `tissue/<name>` or `mni152`, with [`HEAD_SUFFIX`] for the brain in a synthetic
-    /// head; both take `wmh2017/<name>` (see [`SYNTH_PREFIX`]).
+    /// head; both take `wmh2017/<name>` (see [`SYNTH_PREFIX`]), and WMH takes
+    /// `wmh2017/<name>@<case>` (see [`TRANSPLANT_SEPARATOR`]).
     pub fn load(
         data: &Path,
         task: Task,
@@ -463,6 +524,48 @@ mod tests {
         assert!(
             err.to_string().contains("brain extraction holds only"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn a_transplant_case_is_the_real_flair_with_the_donors_lesions_added() {
+        // A data folder of two phantoms: a real case and a `wmh2017/` head.
+        let dir = tempfile::tempdir().unwrap();
+        let recipient = crate::phantom::example();
+        let geometry = recipient.t1.geometry.affine;
+        let donor = crate::phantom::generate(recipient.t1.dims, geometry, 11);
+        let write = |folder: &str, stem: &str, v: &Volume, data: crate::volume::OutputData| {
+            let folder = dir.path().join(folder);
+            std::fs::create_dir_all(&folder).unwrap();
+            std::fs::write(
+                folder.join(case::file_name(stem)),
+                v.encode_like(data, true),
+            )
+            .unwrap();
+        };
+        use crate::volume::OutputData::{F32, U8};
+        write(
+            "flair/ex",
+            case::FLAIR,
+            &recipient.flair,
+            F32(&recipient.flair.data),
+        );
+        write("flair/ex", case::T1, &recipient.t1, F32(&recipient.t1.data));
+        write("flair/ex", case::WMH, &recipient.t1, U8(&recipient.lesions));
+        write("wmh2017/d", case::T1, &donor.t1, F32(&donor.t1.data));
+        write("wmh2017/d", case::WMH, &donor.t1, U8(&donor.lesions));
+        let load = |name: &str| {
+            let (norm, variation) = (Normalisation::Peak, synth::Variation::Uniform);
+            Case::load(dir.path(), Task::Wmh, name, 1.0, norm, variation).unwrap()
+        };
+        let (real, transplanted) = (load("ex"), load("wmh2017/d@ex"));
+        assert_eq!(transplanted.label.len(), real.label.len());
+        // Every real lesion kept, and more added.
+        assert!((real.label.iter().zip(&transplanted.label)).all(|(&r, &t)| r <= t));
+        assert!(transplanted.positives.len() > real.positives.len() + 100);
+        assert!(
+            transplanted.name.starts_with(SYNTH_PREFIX),
+            "drawn as simulated"
         );
     }
 }

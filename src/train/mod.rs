@@ -16,6 +16,7 @@ pub mod head;
 mod patches;
 pub mod synth;
 mod trainer;
+pub mod transplant;
 
 use std::path::Path;
 use std::time::{Duration, Instant};

@@ -217,7 +217,7 @@ fn dilate_in_plane(mask: &[bool], dims: [usize; 3], axis: usize, r: usize) -> Ve
 }
 
 /// Blurs `field` with a Gaussian of `sigma` voxels within each slice across `axis`.
-fn soften(field: &[f32], dims: [usize; 3], axis: usize, sigma: f32) -> Vec<f32> {
+pub(super) fn soften(field: &[f32], dims: [usize; 3], axis: usize, sigma: f32) -> Vec<f32> {
     let r = (3.0 * sigma).ceil() as i64;
     let kernel: Vec<f32> = (-r..=r)
         .map(|d| (-(d * d) as f32 / (2.0 * sigma * sigma)).exp())
@@ -246,18 +246,19 @@ fn soften(field: &[f32], dims: [usize; 3], axis: usize, sigma: f32) -> Vec<f32> 
 }
 
 /// Each lesion voxel's brightness (x white matter; 0 elsewhere): one log-normal draw
-/// around `contrast.lesion` with sd `contrast.spread` per 26-connected lesion, kept
-/// within [`LESION_RANGE`].
-fn lesion_levels(
+/// around `level` with sd `spread` per 26-connected lesion, kept within
+/// [`LESION_RANGE`].
+pub(super) fn lesion_levels(
     lesion: &[bool],
     dims: [usize; 3],
-    contrast: &Contrast,
+    level: f32,
+    spread: f32,
     rng: &mut StdRng,
 ) -> Vec<f32> {
     let components = label_26(lesion, dims);
-    let log = Normal::new(0.0f32, contrast.spread).expect("finite sd");
+    let log = Normal::new(0.0f32, spread).expect("finite sd");
     let levels: Vec<f32> = (0..components.count())
-        .map(|_| (contrast.lesion * log.sample(rng).exp()).clamp(LESION_RANGE.0, LESION_RANGE.1))
+        .map(|_| (level * log.sample(rng).exp()).clamp(LESION_RANGE.0, LESION_RANGE.1))
         .collect();
     (components.labels.iter())
         .map(|&l| if l > 0 { levels[l as usize - 1] } else { 0.0 })
@@ -297,7 +298,7 @@ pub fn flair_from_t1(
     // Blurred levels over the blurred mask: each lesion's own brightness, out to the
     // soft edge (without spread, `contrast.lesion` everywhere).
     let level = (contrast.spread > 0.0).then(|| {
-        let levels = lesion_levels(lesion, dims, contrast, &mut rng);
+        let levels = lesion_levels(lesion, dims, contrast.lesion, contrast.spread, &mut rng);
         soften(&levels, dims, axis, contrast.edge)
     });
     // Lesions are not uniform: a few percent of texture inside them.
