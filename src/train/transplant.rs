@@ -84,6 +84,22 @@ impl Placed {
             t1: canonical,
         })
     }
+
+    /// The white matter of the T1 (canonical order), classified within the brain as
+    /// `tissue` classifies a skull-stripped T1.
+    fn white_matter(&self) -> Result<Vec<bool>> {
+        let stripped: Vec<f32> = (self.t1.iter().zip(&self.brain))
+            .map(|(&v, &b)| if b { v } else { 0.0 })
+            .collect();
+        let tissue =
+            crate::tissue::classify(&stripped, self.dims, &self.brain, &Default::default())
+                .context("recipient's T1: tissue classification")?;
+        Ok(tissue
+            .labels
+            .iter()
+            .map(|&t| t == crate::tissue::WM)
+            .collect())
+    }
 }
 
 /// `donor` (a mask or any field on the donor's canonical grid, `donor_spacing` mm) carried
@@ -159,30 +175,19 @@ pub fn transplant(
     let mask: Vec<f32> = (donor.reorient.forward(donor_lesion).iter())
         .map(|&l| f32::from(u8::from(l)))
         .collect();
-    let (dims, spacing) = (recipient.dims, recipient.spacing);
     let carried = carry(
         &mask,
         donor.dims,
         donor.spacing,
         &donor.placement,
-        dims,
-        spacing,
+        recipient.dims,
+        recipient.spacing,
         &recipient.placement,
     )?;
-    let stripped: Vec<f32> = (recipient.t1.iter().zip(&recipient.brain))
-        .map(|(&v, &b)| if b { v } else { 0.0 })
+    let wm = recipient.white_matter()?;
+    let added: Vec<bool> = (carried.iter().zip(&wm))
+        .map(|(&c, &w)| w && c >= 0.5)
         .collect();
-    let tissue = crate::tissue::classify(&stripped, dims, &recipient.brain, &Default::default())
-        .context("recipient's T1: tissue classification")?;
-    let wm: Vec<bool> = tissue
-        .labels
-        .iter()
-        .map(|&t| t == crate::tissue::WM)
-        .collect();
-    let carried: Vec<f32> = (carried.iter().zip(&wm))
-        .map(|(&c, &w)| if w { c } else { 0.0 })
-        .collect();
-    let added: Vec<bool> = carried.iter().map(|&c| c >= 0.5).collect();
 
     let image = recipient.reorient.forward(&flair.data);
     let own = recipient.reorient.forward(lesion);
@@ -197,7 +202,24 @@ pub fn transplant(
         );
     }
     let white = percentile(&background, 50.0);
+    let (painted, level) = paint_lesions(&image, &added, recipient.dims, white, seed);
+    Ok(Transplant {
+        flair: recipient.reorient.inverse(&painted),
+        lesion: recipient.reorient.inverse(&added),
+        level,
+    })
+}
 
+/// `image` (canonical grid `dims`) with the `added` lesions painted at a level drawn
+/// from `seed` times the white matter's intensity `white`, each lesion its own level,
+/// with a soft in-plane edge and texture; and the level drawn.
+fn paint_lesions(
+    image: &[f32],
+    added: &[bool],
+    dims: [usize; 3],
+    white: f32,
+    seed: u64,
+) -> (Vec<f32>, f32) {
     let mut rng = StdRng::seed_from_u64(seed);
     let level = rng.random_range(LEVEL.0..LEVEL.1);
     let spread = rng.random_range(SPREAD.0..SPREAD.1);
@@ -208,7 +230,7 @@ pub fn transplant(
     let soft = soften(&mask, dims, AXIAL, edge);
     // Blurred levels over the blurred mask: each lesion's own brightness out to its edge.
     let levels = soften(
-        &lesion_levels(&added, dims, level, spread, &mut rng),
+        &lesion_levels(added, dims, level, spread, &mut rng),
         dims,
         AXIAL,
         edge,
@@ -220,12 +242,7 @@ pub fn transplant(
             white * own * texture.sample(&mut rng)
         })
         .collect();
-    let painted = paint(&image, &soft, &bright);
-    Ok(Transplant {
-        flair: recipient.reorient.inverse(&painted),
-        lesion: recipient.reorient.inverse(&added),
-        level,
-    })
+    (paint(image, &soft, &bright), level)
 }
 
 #[cfg(test)]
