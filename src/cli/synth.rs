@@ -132,17 +132,9 @@ fn transplant_into(
             *l = 1;
         }
     });
-    let gzip = |p: &Path| files::wants_gzip(p);
-    files::write_all_atomic(&[
-        (
-            &args.output,
-            flair.encode_like(OutputData::F32(&t.flair), gzip(&args.output)?),
-        ),
-        (
-            labels_path,
-            flair.encode_like(OutputData::U8(&labels), gzip(labels_path)?),
-        ),
-    ])?;
+    let image = flair.encode_like(OutputData::F32(&t.flair), files::wants_gzip(&args.output)?);
+    let mask = flair.encode_like(OutputData::U8(&labels), files::wants_gzip(labels_path)?);
+    files::write_all_atomic(&[(&args.output, image), (labels_path, mask)])?;
     let summary = TransplantSummary {
         donor_lesion_voxels: donor.iter().filter(|&&l| l).count(),
         transplanted_voxels: added,
