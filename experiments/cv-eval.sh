@@ -5,6 +5,7 @@
 #   WIDTH  base width of the folds (default 16)
 #   NAME   the folds' run prefix (default cv-w<WIDTH>): experiments/<NAME>-a, -b, -c; for
 #          cv-w16, fold a is experiments/wmh-w16 (same split, settings and seed).
+#   RUNS   the run prefix when it differs from NAME, which then names only the output.
 #   WM     folder with wm.json/wm.safetensors (default: the shipped weights/).
 #   FOLDS  the folds to score (default "a b c"; the summary needs all three).
 #   ENSEMBLE  run prefixes whose fold networks are averaged as one ensemble (e.g.
@@ -29,7 +30,7 @@ ck=${CHECKPOINT:-last}
 out=experiments/$name
 mkdir -p "$out"
 for f in ${FOLDS:-a b c}; do
-  run=experiments/$name-$f
+  run=experiments/${RUNS:-$name}-$f
   cases=$(held_out "$f")
   [ "$f" = a ] && [ "$name" = cv-w16 ] && run=experiments/wmh-w16
   w=$(mktemp -d)

@@ -2,6 +2,7 @@
 # The WM filter on every labelled FLAIR with a T1: the share of the manual WMH inside the
 # filter region (`segment --wm-mask`), the brain and region volumes, and the networks'
 # DSC with and without the filter (`wmh validate`), with the shipped weights (or $WEIGHTS).
+# VALIDATE=0 skips the DSC.
 # Usage: experiments/brain-extraction/filter.sh OUT_DIR [WMH_BINARY]   (from the repository root)
 set -euo pipefail
 DATA=${DATA:-../shared/data}
@@ -21,4 +22,4 @@ for c in "${cases[@]}"; do
   read -r inside n < <(python3 experiments/brain-extraction/inside.py "$TMP/$name-region.nii.gz" "$c/wmh.nii.gz")
   printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$brain" "$region" "$fallback" "$inside" "$n" | tee -a "$OUT/region.tsv"
 done
-"$WMH" validate --weights "$WEIGHTS" --json "$OUT/validate.json" "${cases[@]}" > "$OUT/validate.md"
+[ "${VALIDATE:-1}" = 0 ] || "$WMH" validate --weights "$WEIGHTS" --json "$OUT/validate.json" "${cases[@]}" > "$OUT/validate.md"

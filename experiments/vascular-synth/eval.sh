@@ -8,11 +8,14 @@
 # and OUT is the names joined by "+"; with one, OUT is NAME.
 # With NAME=shipped, scores the shipped weights/ on the vascular cases only.
 # WMH names the binary (default ./target/release/wmh); PEAKS the lesion peaks scored at
-# every threshold (default 0, every lesion kept).
+# every threshold (default 0, every lesion kept); WM the folder whose wm.json and
+# wm.safetensors filter (default weights/, e.g. one rewritten by `wmh convert
+# --wm-dilation`); OUT the output folder under runs/ (default as above).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 wmh=${WMH:-./target/release/wmh}
-name=$(IFS=+; echo "$*")
+name=${OUT:-$(IFS=+; echo "$*")}
+wm=${WM:-weights}
 out=experiments/vascular-synth/runs/$name
 mkdir -p "$out"
 thresholds=0.5,0.8,0.9,0.95,0.98,0.99,0.995,0.998,0.999
@@ -24,9 +27,10 @@ vascular() {
 if [ "$name" = shipped ]; then vascular weights shipped; exit 0; fi
 runs=experiments/vascular-synth/runs
 if [ $# -eq 1 ]; then
-  PEAKS=$peaks THRESHOLDS=$thresholds WIDTH=8 NAME=vascular-synth/runs/$name WMH=$wmh experiments/cv-eval.sh
+  PEAKS=$peaks THRESHOLDS=$thresholds WIDTH=8 NAME=vascular-synth/runs/$name RUNS=vascular-synth/runs/$1 \
+    WM=$wm WMH=$wmh experiments/cv-eval.sh
 else
-  PEAKS=$peaks THRESHOLDS=$thresholds WIDTH=8 NAME=vascular-synth/runs/$name WMH=$wmh \
+  PEAKS=$peaks THRESHOLDS=$thresholds WIDTH=8 NAME=vascular-synth/runs/$name WM=$wm WMH=$wmh \
     ENSEMBLE="$(printf 'vascular-synth/runs/%s ' "$@")" experiments/cv-eval.sh
 fi
 w=$(mktemp -d)
@@ -39,11 +43,11 @@ for f in a b c; do
   else
     mkdir -p "$w/$f" && cp "$first"/wmh.* "$w/$f/"
   fi
-  cp weights/wm.* "$w/$f/"
+  cp "$wm"/wm.* "$w/$f/"
   vascular "$w/$f" "$f"
 done
 add=$(printf '%s,' "${members[@]:1}")
 "$wmh" convert --weights "${members[0]}" --add "${add%,}" --out "$w/ens" > /dev/null
-cp weights/wm.* "$w/ens/"
+cp "$wm"/wm.* "$w/ens/"
 vascular "$w/ens" ens
 rm -r "$w"

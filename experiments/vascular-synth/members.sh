@@ -6,7 +6,8 @@
 # Usage: experiments/vascular-synth/members.sh NAME GROUP...   GROUP: seeds joined by
 #   commas, e.g. members.sh novasc 1,2,3 4,5,6 1,2,3,4,5,6
 # WMH the binary (default ./target/release/wmh); OUT the folder under runs/ (default
-#   NAME-members), for groups scored apart from an earlier summary.
+#   NAME-members), for groups scored apart from an earlier summary; WM the folder whose
+#   wm.json and wm.safetensors filter (default weights/).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 wmh=${WMH:-./target/release/wmh}
@@ -25,7 +26,7 @@ for group in "$@"; do
   else
     mkdir -p "$dir" && cp "$runs/$name-s${seeds[0]}/last"/wmh.* "$dir/"
   fi
-  cp weights/wm.* "$dir/"
+  cp "${WM:-weights}"/wm.* "$dir/"
   "$wmh" validate --weights "$dir" --threshold 0.99,0.995,0.998 --lesion-peak 0,0.998,0.999 \
     --json "$out/$group.json" \
     ../shared/data/vascular/wmh2017-utrecht-39 ../shared/data/vascular/wmh2017-amsterdam-ge3t-100 \
