@@ -95,6 +95,12 @@ pub struct TrainConfig {
     /// Probability that a WMH patch is centred on a lesion (the rest anywhere in the head).
     #[arg(long, default_value_t = 0.6)]
     pub positive_fraction: f64,
+    /// Of the lesion-centred WMH patches, the share centred on a lesion drawn uniformly
+    /// (then a voxel of it), so that small lesions are seen as often as confluent ones;
+    /// the rest on a voxel drawn from all lesion voxels.
+    #[arg(long, default_value_t = 0.0)]
+    #[serde(default)]
+    pub lesion_balanced: f64,
     /// Probability that a WMH patch is centred on a bright voxel outside the lesions (at
     /// least as bright as the dimmest tenth of the case's lesions), taken from the
     /// patches centred anywhere.
@@ -227,6 +233,7 @@ impl TrainConfig {
         at_least("dice-weight", self.dice_weight, 0.0)?;
         probability("positive-fraction", self.positive_fraction)?;
         probability("hard-fraction", self.hard_fraction)?;
+        probability("lesion-balanced", self.lesion_balanced)?;
         probability("synthetic-fraction", self.synthetic_fraction)?;
         ensure!(
             self.positive_fraction + self.hard_fraction <= 1.0,
@@ -311,9 +318,11 @@ mod tests {
         let json = serde_json::to_string(&config).unwrap();
         assert!(json.contains(r#""shortcut":"concat""#), "{json}");
         assert_eq!(serde_json::from_str::<TrainConfig>(&json).unwrap(), config);
-        // Run folders saved before `--synth-variation` existed resume as they trained.
+        // Run folders saved before `--synth-variation` and `--lesion-balanced` existed
+        // resume as they trained.
         let mut old: serde_json::Value = serde_json::from_str(&json).unwrap();
         old.as_object_mut().unwrap().remove("synth_variation");
+        old.as_object_mut().unwrap().remove("lesion_balanced");
         assert_eq!(serde_json::from_value::<TrainConfig>(old).unwrap(), config);
         assert!(parse(&["--task", "wm"]).unwrap().intensity_augmentation);
     }
@@ -325,6 +334,7 @@ mod tests {
             (&["--batch", "0"], "--batch"),
             (&["--val-every", "0"], "--val-every"),
             (&["--positive-fraction", "1.5"], "--positive-fraction"),
+            (&["--lesion-balanced", "2"], "--lesion-balanced"),
             (
                 &["--positive-fraction", "0.7", "--hard-fraction", "0.5"],
                 "--hard-fraction",

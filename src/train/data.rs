@@ -7,6 +7,7 @@ use anyhow::{Context, Result, bail};
 use rand::RngExt;
 
 use super::augment::{self, Intensity, Warp};
+use super::lesions::Lesions;
 use super::{head, synth, transplant};
 use crate::pipeline::{Normalisation, SliceStack, Task};
 use crate::volume::{Reorientation, Volume, foreground_mask};
@@ -27,6 +28,8 @@ pub struct Case {
     pub spacing: (f64, f64),
     /// Positive voxels as (z, x, y), for lesion-centred sampling.
     pub positives: Vec<(usize, usize, usize)>,
+    /// The positives grouped by lesion, for lesion-balanced sampling.
+    pub lesions: Lesions,
     /// A subsample of foreground voxels as (z, x, y).
     pub foreground: Vec<(usize, usize, usize)>,
     /// A subsample of the voxels [`bright_negatives`] finds, as (z, x, y): the hard
@@ -318,10 +321,9 @@ impl Case {
         let d = stack.dims;
         let fg = foreground_mask(&reorient.forward(&image.data), d, 2);
         let coords = |v: usize| (v / (d[0] * d[1]), v % d[0], (v / d[0]) % d[1]);
-        let positives = (0..label.len())
-            .filter(|&v| label[v] > 0.5)
-            .map(coords)
-            .collect();
+        let positive: Vec<usize> = (0..label.len()).filter(|&v| label[v] > 0.5).collect();
+        let lesions = Lesions::group(&label, d, &positive);
+        let positives = positive.into_iter().map(coords).collect();
         let foreground = (0..fg.len())
             .filter(|&v| fg[v])
             .step_by(11)
@@ -339,6 +341,7 @@ impl Case {
             valid,
             spacing: (sp[0], sp[1]),
             positives,
+            lesions,
             foreground,
             bright,
         })
@@ -387,6 +390,9 @@ pub struct Sampling {
     pub spacing_mm: f64,
     /// Probability of centring on a positive voxel.
     pub positive_fraction: f64,
+    /// Of the patches centred on a positive voxel, the share whose voxel comes from a
+    /// lesion drawn uniformly ([`Lesions::draw`]) rather than from all lesion voxels.
+    pub lesion_balanced: f64,
     /// Probability of centring on a hard negative ([`Case::bright`]).
     pub hard_fraction: f64,
     /// Random zoom range (+-), for in-plane resolution changes.
@@ -395,10 +401,19 @@ pub struct Sampling {
     pub intensity: Intensity,
 }
 
-/// Draws one augmented patch from `case`.
-pub fn draw(case: &Case, s: &Sampling, rng: &mut super::TrainRng) -> Sample {
+/// The (z, x, y) voxel a patch of `case` is centred on, before jitter: a lesion voxel,
+/// a hard negative or any head voxel, as `s` asks.
+fn centre(case: &Case, s: &Sampling, rng: &mut super::TrainRng) -> (usize, usize, usize) {
     let use_positive = !case.positives.is_empty() && rng.random_bool(s.positive_fraction);
-    // Drawn only when asked for, so runs without hard negatives keep their random stream.
+    // Drawn only when asked for, so runs without hard negatives or lesion balance keep
+    // their random stream.
+    if use_positive
+        && s.lesion_balanced > 0.0
+        && rng.random_bool(s.lesion_balanced)
+        && let Some(i) = case.lesions.draw(rng)
+    {
+        return case.positives[i];
+    }
     let use_bright = !use_positive
         && s.hard_fraction > 0.0
         && !case.bright.is_empty()
@@ -410,12 +425,17 @@ pub fn draw(case: &Case, s: &Sampling, rng: &mut super::TrainRng) -> Sample {
     } else {
         &case.foreground
     };
-    let (z, x, y) = if pool.is_empty() {
+    if pool.is_empty() {
         let d = case.stack.dims;
         (rng.random_range(0..d[2]), d[0] / 2, d[1] / 2)
     } else {
         pool[rng.random_range(0..pool.len())]
-    };
+    }
+}
+
+/// Draws one augmented patch from `case`.
+pub fn draw(case: &Case, s: &Sampling, rng: &mut super::TrainRng) -> Sample {
+    let (z, x, y) = centre(case, s, rng);
     // Jitter the centre so positives do not always sit mid-patch.
     let jitter = s.size as f64 / 4.0;
     let zoom = 1.0

@@ -13,6 +13,7 @@ mod config;
 pub mod curves;
 pub mod data;
 pub mod head;
+pub mod lesions;
 mod patches;
 pub mod synth;
 mod trainer;
