@@ -64,7 +64,7 @@ impl Patches {
                 context: config.context,
                 spacing_mm: config.spacing_mm,
                 positive_fraction: wmh(config.positive_fraction),
-                lesion_balanced: config.lesion_balanced,
+                lesion_balanced: wmh(config.lesion_balanced),
                 hard_fraction: wmh(config.hard_fraction),
                 zoom: 0.1,
                 intensity: if config.intensity_augmentation {
