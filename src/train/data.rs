@@ -2,6 +2,7 @@
 //! inference, and random augmented patches drawn from them.
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use anyhow::{Context, Result, bail};
 use rand::RngExt;
@@ -28,8 +29,8 @@ pub struct Case {
     pub spacing: (f64, f64),
     /// Positive voxels as (z, x, y), for lesion-centred sampling.
     pub positives: Vec<(usize, usize, usize)>,
-    /// The positives grouped by lesion, for lesion-balanced sampling.
-    pub lesions: Lesions,
+    /// The positives grouped by lesion, labelled on first use ([`Case::lesions`]).
+    lesions: OnceLock<Lesions>,
     /// A subsample of foreground voxels as (z, x, y).
     pub foreground: Vec<(usize, usize, usize)>,
     /// A subsample of the voxels [`bright_negatives`] finds, as (z, x, y): the hard
@@ -321,9 +322,10 @@ impl Case {
         let d = stack.dims;
         let fg = foreground_mask(&reorient.forward(&image.data), d, 2);
         let coords = |v: usize| (v / (d[0] * d[1]), v % d[0], (v / d[0]) % d[1]);
-        let positive: Vec<usize> = (0..label.len()).filter(|&v| label[v] > 0.5).collect();
-        let lesions = Lesions::group(&label, d, &positive);
-        let positives = positive.into_iter().map(coords).collect();
+        let positives = (0..label.len())
+            .filter(|&v| label[v] > 0.5)
+            .map(coords)
+            .collect();
         let foreground = (0..fg.len())
             .filter(|&v| fg[v])
             .step_by(11)
@@ -341,10 +343,15 @@ impl Case {
             valid,
             spacing: (sp[0], sp[1]),
             positives,
-            lesions,
+            lesions: OnceLock::new(),
             foreground,
             bright,
         })
+    }
+
+    /// The positives grouped by lesion, labelled the first time they are asked for.
+    pub fn lesions(&self) -> &Lesions {
+        (self.lesions).get_or_init(|| Lesions::group(self.stack.dims, &self.positives))
     }
 
     /// Number of positive voxels and of valid voxels (for the class balance).
@@ -405,12 +412,11 @@ pub struct Sampling {
 /// a hard negative or any head voxel, as `s` asks.
 fn centre(case: &Case, s: &Sampling, rng: &mut super::TrainRng) -> (usize, usize, usize) {
     let use_positive = !case.positives.is_empty() && rng.random_bool(s.positive_fraction);
-    // Drawn only when asked for, so runs without hard negatives or lesion balance keep
-    // their random stream.
+    // Drawn only when asked for, so runs without them keep their random stream.
     if use_positive
         && s.lesion_balanced > 0.0
         && rng.random_bool(s.lesion_balanced)
-        && let Some(i) = case.lesions.draw(rng)
+        && let Some(i) = case.lesions().draw(rng)
     {
         return case.positives[i];
     }
@@ -580,9 +586,12 @@ mod tests {
         };
         let (real, transplanted) = (load("ex"), load("wmh2017/d@ex"));
         assert_eq!(transplanted.label.len(), real.label.len());
-        // Every real lesion kept, and more added.
+        // Every real lesion kept, and more added; lesions grouped on the case's own grid.
         assert!((real.label.iter().zip(&transplanted.label)).all(|(&r, &t)| r <= t));
         assert!(transplanted.positives.len() > real.positives.len() + 100);
+        let mask: Vec<bool> = real.label.iter().map(|&l| l > 0.5).collect();
+        let components = crate::metrics::components::label_26(&mask, real.stack.dims);
+        assert_eq!(real.lesions().count(), components.count());
         assert!(
             transplanted.name.starts_with(SYNTH_PREFIX),
             "drawn as simulated"

@@ -18,10 +18,16 @@ pub struct Lesions {
 }
 
 impl Lesions {
-    /// Groups `positives` (voxel indices of a `dims` grid, x fastest, each > 0.5 in
-    /// `label`) by the 26-connected lesion of `label` that holds them.
-    pub fn group(label: &[f32], dims: [usize; 3], positives: &[usize]) -> Self {
-        let mask: Vec<bool> = label.iter().map(|&l| l > 0.5).collect();
+    /// Groups `positives` (the positive voxels of a `dims` grid as (z, x, y), as a
+    /// training case lists them) by the 26-connected lesion that holds them.
+    pub fn group(dims: [usize; 3], positives: &[(usize, usize, usize)]) -> Self {
+        let index: Vec<usize> = (positives.iter())
+            .map(|&(z, x, y)| crate::volume::index(dims, x, y, z))
+            .collect();
+        let mut mask = vec![false; dims.iter().product()];
+        for &v in &index {
+            mask[v] = true;
+        }
         let components = label_26(&mask, dims);
         // A counting sort by lesion: each lesion's slots follow the previous lesion's.
         let mut starts = Vec::with_capacity(components.count() + 1);
@@ -33,7 +39,7 @@ impl Lesions {
         }
         let mut next: Vec<u32> = starts[..components.count()].to_vec();
         let mut members = vec![0u32; end as usize];
-        for (i, &v) in positives.iter().enumerate() {
+        for (i, &v) in index.iter().enumerate() {
             let lesion = components.labels[v] as usize - 1;
             members[next[lesion] as usize] = i as u32;
             next[lesion] += 1;
@@ -63,23 +69,17 @@ mod tests {
     use super::*;
     use rand::SeedableRng;
 
-    /// A 6 x 6 x 2 grid: a 10-voxel lesion and two 1-voxel lesions.
-    fn grid() -> (Vec<f32>, [usize; 3], Vec<usize>) {
-        let dims = [6, 6, 2];
-        let mut label = vec![0.0; 72];
-        for v in [0, 1, 2, 3, 4, 6, 7, 8, 9, 10] {
-            label[v] = 1.0; // rows 0 and 1, x 0-4: one lesion
-        }
-        label[35] = 1.0; // x 5, y 5, z 0: alone
-        label[36 + 33] = 1.0; // x 3, y 5, z 1: alone
-        let positives = (0..72).filter(|&v| label[v] > 0.5).collect();
-        (label, dims, positives)
+    /// A 6 x 6 x 2 grid's positives: a 10-voxel lesion and two 1-voxel lesions.
+    fn grid() -> ([usize; 3], Vec<(usize, usize, usize)>) {
+        // (z, x, y): rows 0 and 1, x 0-4, one lesion; (0, 5, 5) and (1, 3, 5) alone.
+        let band = (0..2).flat_map(|y| (0..5).map(move |x| (0, x, y)));
+        ([6, 6, 2], band.chain([(0, 5, 5), (1, 3, 5)]).collect())
     }
 
     #[test]
     fn every_positive_belongs_to_exactly_one_lesion() {
-        let (label, dims, positives) = grid();
-        let lesions = Lesions::group(&label, dims, &positives);
+        let (dims, positives) = grid();
+        let lesions = Lesions::group(dims, &positives);
         assert_eq!(lesions.count(), 3);
         let mut seen = lesions.members.clone();
         seen.sort_unstable();
@@ -90,14 +90,14 @@ mod tests {
 
     #[test]
     fn a_lesion_is_drawn_as_often_as_any_other_whatever_its_size() {
-        let (label, dims, positives) = grid();
-        let lesions = Lesions::group(&label, dims, &positives);
+        let (dims, positives) = grid();
+        let lesions = Lesions::group(dims, &positives);
         let mut rng = crate::train::TrainRng::seed_from_u64(3);
         let n = 30_000;
         let mut alone = 0;
         for _ in 0..n {
             let v = positives[lesions.draw(&mut rng).unwrap()];
-            if v == 35 || v == 69 {
+            if v == (0, 5, 5) || v == (1, 3, 5) {
                 alone += 1;
             }
         }
@@ -108,7 +108,7 @@ mod tests {
 
     #[test]
     fn no_lesions_draw_nothing() {
-        let lesions = Lesions::group(&[0.0; 8], [2, 2, 2], &[]);
+        let lesions = Lesions::group([2, 2, 2], &[]);
         assert_eq!(lesions.count(), 0);
         let mut rng = crate::train::TrainRng::seed_from_u64(1);
         assert_eq!(lesions.draw(&mut rng), None);
