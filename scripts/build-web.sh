@@ -19,10 +19,10 @@ if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -d node_modules/playwright-core ];
 fi
 
 target="${CARGO_TARGET_DIR:-target}"
-cargo build --release --locked --target wasm32-unknown-unknown --bin wmh
+cargo build --profile web --locked --target wasm32-unknown-unknown --bin wmh
 glue="$target/web-glue"
 wasm-bindgen --target web --no-typescript --out-dir "$glue" --out-name wmh \
-  "$target/wasm32-unknown-unknown/release/wmh.wasm"
+  "$target/wasm32-unknown-unknown/web/wmh.wasm"
 # wasm-opt takes minutes on this wasm: skip it when its input is the last one's.
 opt=-O1
 key="$(sha256sum "$glue/wmh_bg.wasm" | cut -d' ' -f1) $opt"
