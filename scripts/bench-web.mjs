@@ -1,23 +1,26 @@
-// Times the web app's CPU path (WebAssembly, no WebGPU) on a FLAIR + T1 pair in
-// headless Chromium, through the same file pickers a user clicks, and prints the app's
-// own stage timings. A benchmark, not a test; build the app first (scripts/build-web.sh).
+// Times the web app's networks on a FLAIR + T1 pair in headless Chromium, through the
+// same file pickers a user clicks, and prints the app's own stage timings: the CPU path
+// (WebAssembly, no WebGPU) by default, the WebGPU path (on SwiftShader here) with
+// --webgpu. A benchmark, not a test; build the app first (scripts/build-web.sh).
 //
-// Usage: node scripts/bench-web.mjs FLAIR T1 [REPEATS] [SYMMETRIES]
+// Usage: node scripts/bench-web.mjs [--webgpu] FLAIR T1 [REPEATS] [SYMMETRIES]
 // (SYMMETRIES: 1, 2 or 8, the app's "symmetries" choice; default 1)
 import path from "node:path";
-import { CPU_PATH, launchChromium, serveDist } from "../tests/e2e/serve.mjs";
+import { CPU_PATH, WEBGPU_PATH, launchChromium, serveDist } from "../tests/e2e/serve.mjs";
 
-const [flair, t1, repeatsArg, symmetries] = process.argv.slice(2);
+const args = process.argv.slice(2);
+const webgpu = args[0] === "--webgpu";
+const [flair, t1, repeatsArg, symmetries] = webgpu ? args.slice(1) : args;
 if (!flair || !t1) {
-  console.error("usage: node scripts/bench-web.mjs FLAIR T1 [REPEATS] [SYMMETRIES]");
+  console.error("usage: node scripts/bench-web.mjs [--webgpu] FLAIR T1 [REPEATS] [SYMMETRIES]");
   process.exit(2);
 }
 const repeats = Number(repeatsArg || 1);
 const { server, origin } = await serveDist();
-const { browser } = await launchChromium(CPU_PATH);
+const { browser } = await launchChromium(webgpu ? WEBGPU_PATH : CPU_PATH);
 try {
   const page = browser.pages()[0] || (await browser.newPage());
-  await page.goto(`${origin}/`);
+  await page.goto(`${origin}/${webgpu ? "?backend=webgpu" : ""}`);
   await page.waitForFunction(() => document.querySelector("[data-testid=status]")?.textContent.startsWith("Ready"), null, { timeout: 300_000 });
   console.log(`backend: ${await page.textContent("[data-testid=backend]")}`);
   await page.setInputFiles("[data-testid=flair-input]", path.resolve(flair));

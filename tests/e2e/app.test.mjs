@@ -28,7 +28,7 @@ import fs from "node:fs";
 import path from "node:path";
 import zlib from "node:zlib";
 
-import { CPU_PATH, launchChromium, serveDist } from "./serve.mjs";
+import { CPU_PATH, WEBGPU_PATH, launchChromium, serveDist } from "./serve.mjs";
 
 // A minimum lesion size (mm³) between the built-in example's smaller lesions (0.3-0.5
 // mL with the shipped networks) and its larger ones (0.9-1.6 mL).
@@ -416,9 +416,8 @@ try {
     // Two symmetries (the mirror): the browser's plumbing of the option, at a quarter
     // of eight's cost; all eight are checked natively (tests/integration/backends.rs).
     scenario("cpu", CPU_PATH, "", "CPU", "WebGL2", "2", true),
-    // WebGPU on SwiftShader; --use-vulkan=swiftshader lets a WebGPU canvas present
-    // in headless mode (without it the compute works but the canvas stays blank).
-    scenario("webgpu", ["--enable-unsafe-webgpu", "--enable-features=Vulkan", "--use-angle=swiftshader", "--use-vulkan=swiftshader"], "?backend=webgpu", "WebGPU", "WebGPU", "1", process.env.WMH_E2E_REAL_ON_WEBGPU === "1"),
+    // WebGPU on SwiftShader.
+    scenario("webgpu", WEBGPU_PATH, "?backend=webgpu", "WebGPU", "WebGPU", "1", process.env.WMH_E2E_REAL_ON_WEBGPU === "1"),
   ]);
 } catch (e) {
   failures.push(String(e?.stack || e));

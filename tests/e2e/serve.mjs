@@ -37,3 +37,7 @@ export async function launchChromium(extraArgs) {
 
 /** Chromium flags of the CPU path: no WebGPU, the viewer on WebGL2 over SwiftShader. */
 export const CPU_PATH = ["--use-angle=swiftshader", "--enable-unsafe-swiftshader"];
+/** Chromium flags of the WebGPU path on SwiftShader; --use-vulkan=swiftshader lets a
+ * WebGPU canvas present in headless mode (without it the compute works but the canvas
+ * stays blank). The page also needs `?backend=webgpu`. */
+export const WEBGPU_PATH = ["--enable-unsafe-webgpu", "--enable-features=Vulkan", "--use-angle=swiftshader", "--use-vulkan=swiftshader"];
