@@ -7,17 +7,6 @@ cd "$(dirname "$0")"
 
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
 
-# A software Vulkan driver (lavapipe), so the GPU backend is tested against the CPU
-# one even on machines without a GPU. Where packages cannot be installed, the GPU tests
-# stay ignored.
-if ! ls /usr/share/vulkan/icd.d/lvp_icd*.json >/dev/null 2>&1; then
-  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-    apt-get install -y -qq mesa-vulkan-drivers libvulkan1 >/dev/null 2>&1 ||
-      { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq mesa-vulkan-drivers libvulkan1 >/dev/null 2>&1; } ||
-      echo "note: could not install lavapipe; the GPU tests stay ignored"
-  fi
-fi
-
 # Each phase's start says how long the run has taken so far (CI has a time budget).
 phase() { echo "== [$((SECONDS / 60))m$((SECONDS % 60))s] $*"; }
 
@@ -34,16 +23,33 @@ phase "clippy, -D warnings, on every target the tests and the web build compile"
 RUSTC_WORKSPACE_WRAPPER="$(command -v clippy-driver)" ||
   { echo "clippy is missing: rustup component add clippy" >&2; exit 1; }
 export RUSTC_WORKSPACE_WRAPPER CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
+# The system packages the GPU, Slurm and browser tests use (lavapipe, Chromium,
+# slurm-wlm...) install in the background too: downloads and unpacking overlap the
+# builds instead of coming before or between them.
+phase "test packages installing in the background (log: target/test-packages.log)"
+mkdir -p target
+scripts/test-packages.sh >target/test-packages.log 2>&1 &
+packages=$!
 # The web app builds in the background while the Rust tests run: its wasm-opt is one
 # thread and the tests leave cores idle, so the two together take less than in turn.
 # Its own target folder, so neither build waits for the other's lock.
 phase "web app build started in the background (log: target/web-build.log)"
-mkdir -p target
 CARGO_TARGET_DIR=target/web scripts/build-web.sh >target/web-build.log 2>&1 &
 web_build=$!
-trap 'kill "$web_build" 2>/dev/null || true' EXIT
+trap 'kill "$web_build" "$packages" 2>/dev/null || true' EXIT
 
-phase "cargo test (release profile: the networks are too slow unoptimised)"
+phase "cargo test --no-run (release profile: the networks are too slow unoptimised)"
+cargo test --release --locked --no-run
+wait "$packages" || true
+cat target/test-packages.log
+# The Slurm test spends two thirds of its time waiting on daemons and jobs: it runs
+# beside the Rust tests instead of after them.
+phase "the workflow on a one-node Slurm cluster and locally, in the background (log: target/slurm-test.log)"
+scripts/slurm-test.sh >target/slurm-test.log 2>&1 &
+slurm=$!
+trap 'kill "$web_build" "$packages" "$slurm" 2>/dev/null || true' EXIT
+
+phase "cargo test"
 cargo test --release --locked 2>&1 | tee target/test-output.txt
 # Tests that need what a fresh clone may lack are #[ignore]d with the reason (the run
 # above lists them as ignored); here they run wherever it is present.
@@ -71,14 +77,13 @@ if [ "$passed" -lt 1 ]; then
 fi
 echo "== $passed Rust tests passed"
 
-phase "the workflow on a one-node Slurm cluster and locally (skips without root)"
-scripts/slurm-test.sh
+phase "the Slurm test's result (it skips without root)"
+slurm_ok=1
+wait "$slurm" || slurm_ok=0
+cat target/slurm-test.log
+[ "$slurm_ok" = 1 ] || { echo "the Slurm test failed" >&2; exit 1; }
 
 phase "browser end-to-end test (web app in headless Chromium, CPU and WebGPU paths)"
-if [ ! -x /usr/bin/chromium ]; then
-  apt-get install -y -qq chromium >/dev/null 2>&1 ||
-    { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq chromium >/dev/null; }
-fi
 if ! wait "$web_build"; then
   cat target/web-build.log
   echo "the web app did not build" >&2

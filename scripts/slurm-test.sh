@@ -11,8 +11,8 @@
 # (/etc/slurm): the script writes it there, refuses to run where one already exists (a
 # real cluster's node), and removes it on exit.
 #
-# Needs root (to install the packages and run the daemons) and target/release/wmh;
-# elsewhere it says why it skips and exits 0. Installs are idempotent.
+# Needs root (to install the packages, scripts/test-packages.sh, and run the daemons)
+# and target/release/wmh; elsewhere it says why it skips and exits 0.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -24,17 +24,12 @@ command -v apt-get >/dev/null || skip "it needs apt-get (Debian's slurm-wlm)"
 [ -x "$wmh" ] || { echo "build target/release/wmh first" >&2; exit 1; }
 conf=/etc/slurm/slurm.conf
 [ ! -e "$conf" ] || skip "$conf exists: this machine has its own Slurm, which the test must not touch"
-if ! command -v slurmctld >/dev/null || ! command -v slurmdbd >/dev/null || ! command -v mariadbd >/dev/null; then
-  export DEBIAN_FRONTEND=noninteractive
-  { apt-get install -y -qq slurm-wlm slurmdbd munge mariadb-server >/dev/null 2>&1 ||
-    { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq slurm-wlm slurmdbd munge mariadb-server >/dev/null 2>&1; }; } ||
-    skip "slurm-wlm, slurmdbd, munge and mariadb-server could not be installed"
-fi
-if ! python3 -c 'import snakemake_executor_plugin_slurm' 2>/dev/null || ! command -v bids-validator-deno >/dev/null; then
-  # The BIDS validator (the specification's schema-based one) comes packaged on PyPI.
-  python3 -m pip install -q "snakemake>=9,<10" "snakemake-executor-plugin-slurm>=2,<3" "bids-validator-deno>=2.4,<3" >/dev/null 2>&1 ||
-    skip "snakemake, its Slurm executor plugin and the BIDS validator could not be installed from PyPI"
-fi
+# check.sh has usually installed them already (in the background, during the builds).
+scripts/test-packages.sh slurm >/dev/null
+command -v slurmctld >/dev/null && command -v slurmdbd >/dev/null && command -v mariadbd >/dev/null ||
+  skip "slurm-wlm, slurmdbd, munge and mariadb-server could not be installed"
+python3 -c 'import snakemake_executor_plugin_slurm' 2>/dev/null && command -v bids-validator-deno >/dev/null ||
+  skip "snakemake, its Slurm executor plugin and the BIDS validator could not be installed from PyPI"
 snakemake=(python3 -m snakemake)
 
 t=$(mktemp -d /tmp/wmh-slurm.XXXXXX)
