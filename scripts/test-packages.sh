@@ -6,9 +6,9 @@
 # specification's schema-based one, packaged on PyPI).
 #
 # check.sh starts it in the background while the Rust builds take the CPUs: downloads
-# and unpacking then cost no time of their own. Each group is best-effort: where it
-# cannot be installed, the tests that need it say so and skip. Idempotent: what is
-# installed is not installed again. Groups: vulkan, chromium, slurm (default: all).
+# and unpacking then cost no time of their own. Each group is best-effort and says
+# what failed: without lavapipe or the Slurm stack those tests skip, saying why; without
+# Chromium the browser test fails. Idempotent: what is installed is not installed again. Groups: vulkan, chromium, slurm (default: all).
 set -uo pipefail
 
 [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null ||
