@@ -25,11 +25,7 @@ command -v apt-get >/dev/null || skip "it needs apt-get (Debian's slurm-wlm)"
 conf=/etc/slurm/slurm.conf
 [ ! -e "$conf" ] || skip "$conf exists: this machine has its own Slurm, which the test must not touch"
 # check.sh has usually installed them already (in the background, during the builds).
-scripts/test-packages.sh slurm >/dev/null
-command -v slurmctld >/dev/null && command -v slurmdbd >/dev/null && command -v mariadbd >/dev/null ||
-  skip "slurm-wlm, slurmdbd, munge and mariadb-server could not be installed"
-python3 -c 'import snakemake_executor_plugin_slurm' 2>/dev/null && command -v bids-validator-deno >/dev/null ||
-  skip "snakemake, its Slurm executor plugin and the BIDS validator could not be installed from PyPI"
+installed=$(scripts/test-packages.sh slurm) || skip "$(grep '^note:' <<<"$installed")"
 snakemake=(python3 -m snakemake)
 
 t=$(mktemp -d /tmp/wmh-slurm.XXXXXX)
