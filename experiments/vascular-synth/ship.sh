@@ -6,7 +6,7 @@
 #   (shipped: 1 2 3). With FROM set, each run starts as a copy of runs/FROM-s<SEED> and
 #   continues from its checkpoint (as continue.sh does for the folds).
 # Then (weights/MODEL_CARD.md): wmh convert --half --add the other seeds' last/ folders.
-# NAME (default ship), STEPS (default 5000), WMH the binary. HOLD_VASCULAR=1 leaves the
+# NAME (default ship), STEPS (default 5000), WIDTH (default 8), WMH the binary. HOLD_VASCULAR=1 leaves the
 # two vascular FLAIRs out, so that ensembles of these runs can be scored on them
 # (members.sh).
 set -euo pipefail
@@ -30,5 +30,5 @@ train="$all,$vascular,$synth"
 printf '%s\n' "${seeds[@]}" | TRAIN="$train" WMH=${WMH:-./target/release/wmh} STEPS=${STEPS:-5000} \
   NAME=$name EXTRA="$*" xargs -P 2 -I{} sh -c '
   out=experiments/vascular-synth/runs/$NAME-s{}; r=""; [ -f $out/checkpoint/state.json ] && r=--resume
-  "$WMH" train --task wmh --out $out --width 8 --steps $STEPS --val-every 1000 --seed {} \
+  "$WMH" train --task wmh --out $out --width ${WIDTH:-8} --steps $STEPS --val-every 1000 --seed {} \
     --train "$TRAIN" --val simvent-105465 --hard-fraction 0.25 --normalisation peak $r $EXTRA >> $out.train.log 2>&1'
