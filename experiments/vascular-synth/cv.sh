@@ -10,7 +10,7 @@
 # their logs beside them. STEPS (default 5000), WMH the binary; CONTRASTS (default 1) the
 # simulated contrasts per head (`wmh2017/<case>#k` for k >= 1 draws another); TRANSPLANT=1
 # adds each head's lesions transplanted into a real FLAIR of the fold (`train::transplant`).
-# PARALLEL (default 2) the runs at once.
+# PARALLEL (default 2) the runs at once; WIDTH (default 8) the networks' base width.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source experiments/folds.sh
@@ -34,5 +34,5 @@ for f in "${folds[@]}"; do
   echo "$f $(echo ${real[@]} | tr ' ' ,),$synth $(echo $val | tr ' ' ,)"
 done | WMH=${WMH:-./target/release/wmh} STEPS=${STEPS:-5000} NAME=$name SEED=$seed EXTRA=$extra xargs -P "${PARALLEL:-2}" -L 1 sh -c '
   out=experiments/vascular-synth/runs/$NAME-s$SEED-$0; r=""; [ -f $out/checkpoint/state.json ] && r=--resume
-  "$WMH" train --task wmh --out $out --width 8 --steps $STEPS --val-every 1000 --seed $SEED \
+  "$WMH" train --task wmh --out $out --width ${WIDTH:-8} --steps $STEPS --val-every 1000 --seed $SEED \
     --train "$1" --val "$2" --hard-fraction 0.25 --normalisation peak $r $EXTRA >> $out.train.log 2>&1'

@@ -7,7 +7,7 @@
 # With several names, each fold's networks of all of them are averaged (one seed each),
 # and OUT is the names joined by "+"; with one, OUT is NAME.
 # With NAME=shipped, scores the shipped weights/ on the vascular cases only.
-# WMH names the binary (default ./target/release/wmh); PEAKS the lesion peaks scored at
+# WMH names the binary (default ./target/release/wmh); WIDTH the runs' base width (default 8); PEAKS the lesion peaks scored at
 # every threshold (default 0, every lesion kept); WM the folder whose wm.json and
 # wm.safetensors filter (default weights/, e.g. one rewritten by `wmh convert
 # --wm-dilation`); OUT the output folder under runs/ (default as above).
@@ -27,10 +27,10 @@ vascular() {
 if [ "$name" = shipped ]; then vascular weights shipped; exit 0; fi
 runs=experiments/vascular-synth/runs
 if [ $# -eq 1 ]; then
-  PEAKS=$peaks THRESHOLDS=$thresholds WIDTH=8 NAME=vascular-synth/runs/$name RUNS=vascular-synth/runs/$1 \
+  PEAKS=$peaks THRESHOLDS=$thresholds WIDTH=${WIDTH:-8} NAME=vascular-synth/runs/$name RUNS=vascular-synth/runs/$1 \
     WM=$wm WMH=$wmh experiments/cv-eval.sh
 else
-  PEAKS=$peaks THRESHOLDS=$thresholds WIDTH=8 NAME=vascular-synth/runs/$name WM=$wm WMH=$wmh \
+  PEAKS=$peaks THRESHOLDS=$thresholds WIDTH=${WIDTH:-8} NAME=vascular-synth/runs/$name WM=$wm WMH=$wmh \
     ENSEMBLE="$(printf 'vascular-synth/runs/%s ' "$@")" experiments/cv-eval.sh
 fi
 w=$(mktemp -d)
