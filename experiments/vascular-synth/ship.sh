@@ -6,9 +6,9 @@
 #   (shipped: 1 2 3). With FROM set, each run starts as a copy of runs/FROM-s<SEED> and
 #   continues from its checkpoint (as continue.sh does for the folds).
 # Then (weights/MODEL_CARD.md): wmh convert --half --add the other seeds' last/ folders.
-# NAME (default ship), STEPS (default 5000), WIDTH (default 8), WMH the binary. HOLD_VASCULAR=1 leaves the
-# two vascular FLAIRs out, so that ensembles of these runs can be scored on them
-# (members.sh).
+# NAME (default ship), STEPS (default 5000), WIDTH (default 8), WMH the binary.
+# HOLD_VASCULAR=1 leaves the two vascular FLAIRs out, so that ensembles of these runs can
+# be scored on them (members.sh).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 all=mslesseg-P14-T1,mslesseg-P14-T2,mslesseg-P14-T3,openms-patient07,openms-patient19,simvent-104252,simvent-105074,simvent-105465
