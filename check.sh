@@ -30,12 +30,10 @@ phase "test packages installing in the background (log: target/test-packages.log
 mkdir -p target
 scripts/test-packages.sh >target/test-packages.log 2>&1 &
 packages=$!
-# The web app builds in the background while the Rust tests build and run: its wasm-opt
-# is one thread and the tests leave cores idle, so the two together take less than in
-# turn. Its own target folder, so neither build waits for the other's lock. Niced, so
-# the native build and the Rust tests finish first and a failing test shows 15 minutes
-# sooner; the web build takes what they leave. The run is CPU-bound on 2 cores either
-# way (experiments/web-build/README.md).
+# The web app builds in the background, in its own target folder so that neither build
+# waits for the other's lock. Niced: the native build and the Rust tests finish first,
+# so a failing test shows 15 minutes sooner, and the web build takes what they leave.
+# The run is CPU-bound on 2 cores either way (experiments/web-build/README.md).
 phase "web app build started in the background, niced (log: target/web-build.log)"
 CARGO_TARGET_DIR=target/web nice -n 10 scripts/build-web.sh >target/web-build.log 2>&1 &
 web_build=$!
