@@ -9,9 +9,9 @@
 # With NAME=shipped, scores the shipped weights/ on the vascular cases only.
 # WMH names the binary (default ./target/release/wmh); WIDTH the runs' base width
 # (default 8); PEAKS the lesion peaks scored at every threshold (default 0, every lesion
-# kept); WM the folder whose wm.json and
-# wm.safetensors filter (default weights/, e.g. one rewritten by `wmh convert
-# --wm-dilation`); OUT the output folder under runs/ (default as above).
+# kept); WM the folder whose wm.json and wm.safetensors filter (default weights/, e.g.
+# one rewritten by `wmh convert --wm-dilation`); OUT the output folder under runs/
+# (default as above).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 wmh=${WMH:-./target/release/wmh}
