@@ -108,7 +108,7 @@ export WMH_CLI_EXAMPLE_JSON="$e2e/example.json" WMH_CLI_EXAMPLE_MASK="$e2e/examp
   WMH_CLI_EXAMPLE_MASK_MIN="$e2e/example-mask-min.nii.gz" \
   WMH_CLI_EXAMPLE_MASK_SYM2="$e2e/example-mask-sym2.nii.gz" \
   WMH_EXAMPLE_FLAIR="$e2e/example/flair.nii.gz" WMH_CLI_FLAIR_ONLY_MASK="$e2e/example-mask-flair-only.nii.gz" \
-  WMH_CLI_FLAIR_ONLY_JSON="$e2e/example-flair-only.json"
+  WMH_CLI_FLAIR_ONLY_JSON="$e2e/example-flair-only.json" WMH_BIN=./target/release/wmh
 # A real vascular case with dozens of lesions: the page must still fit the window.
 real=../shared/data/vascular/wmh2017-utrecht-39
 if [ -d "$real" ]; then

@@ -1,7 +1,8 @@
 // End-to-end test of the built web app (dist/) in a real headless Chromium.
 //
 // For each compute path (CPU without WebGPU; WebGPU on SwiftShader with
-// --enable-unsafe-webgpu) it: runs the built-in example; checks the layout at 1280x720
+// --enable-unsafe-webgpu) it: runs the built-in example (on WebGPU a slab of its slices
+// through the file pickers, see `slab` below); checks the layout at 1280x720
 // and 1920x1080 (screenshots of both), zoom and window/level by dragging, the burden by
 // region against the CLI's, the report, the lesion table's sorting and row clicks;
 // runs a real case with dozens of lesions from ../shared/data when present (CPU path):
@@ -23,15 +24,18 @@
 // the FLAIR-only run on the WebGPU path too: about 11 minutes on SwiftShader),
 // WMH_EXAMPLE_FLAIR and WMH_CLI_FLAIR_ONLY_MASK / _JSON (the example's FLAIR and the
 // CLI's FLAIR-only result), WMH_REAL_CASE (a case folder),
-// WMH_SCREENSHOT_DIR (where screenshots go).
+// WMH_SCREENSHOT_DIR (where screenshots go), WMH_BIN (the CLI, which segments the slab).
+import { execFileSync } from "node:child_process";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import zlib from "node:zlib";
 
 import { CPU_PATH, WEBGPU_PATH, launchChromium, serveDist } from "./serve.mjs";
 
-// A minimum lesion size (mm³) between the built-in example's smaller lesions (0.3-0.5
-// mL with the shipped networks) and its larger ones (0.9-1.6 mL).
+// A minimum lesion size (mm³) between the built-in example's smaller lesions (0.24-0.56
+// mL with the shipped networks) and its larger ones (0.83-1.15 mL); in the WebGPU
+// path's slab of it, 0.27-0.43 and 0.81-1.56 mL.
 const MIN_MM3 = 600;
 
 const { server, origin } = await serveDist();
@@ -62,6 +66,32 @@ function dice(a, b) {
   let inter = 0, na = 0, nb = 0;
   for (let i = 0; i < a.length; i++) { const x = a[i] > 0, y = b[i] > 0; inter += x && y; na += x; nb += y; }
   return na + nb === 0 ? 1 : (2 * inter) / (na + nb);
+}
+// Slices k0..k1 (exclusive) of a NIfTI-1 volume, on the same grid: dim[3] shrinks and
+// both affines' origins move to slice k0.
+function cropSlices(src, dst, k0, k1) {
+  let bytes = fs.readFileSync(src);
+  if (bytes[0] === 0x1f && bytes[1] === 0x8b) bytes = zlib.gunzipSync(bytes);
+  const h = Buffer.from(bytes.subarray(0, bytes.readFloatLE(108)));
+  const [nx, ny] = [h.readInt16LE(42), h.readInt16LE(44)];
+  const plane = nx * ny * (h.readInt16LE(72) / 8);
+  h.writeInt16LE(k1 - k0, 46);
+  for (let row = 0; row < 3; row++) {
+    const at = 280 + 16 * row;
+    h.writeFloatLE(h.readFloatLE(at + 12) + k0 * h.readFloatLE(at + 8), at + 12);
+  }
+  if (h.readInt16LE(252) > 0) {
+    // The qform's offset moves by k0 slices along its third column: pixdim[3] times
+    // the quaternion's rotated z axis, flipped by qfac.
+    const [b, c, d] = [h.readFloatLE(256), h.readFloatLE(260), h.readFloatLE(264)];
+    const a = Math.sqrt(Math.max(0, 1 - b * b - c * c - d * d));
+    const qfac = h.readFloatLE(76) < 0 ? -1 : 1;
+    const dz = k0 * h.readFloatLE(88) * qfac;
+    const col = [2 * (b * d + a * c), 2 * (c * d - a * b), a * a + d * d - b * b - c * c];
+    col.forEach((v, i) => h.writeFloatLE(h.readFloatLE(268 + 4 * i) + dz * v, 268 + 4 * i));
+  }
+  const start = h.length + k0 * plane;
+  fs.writeFileSync(dst, zlib.gzipSync(Buffer.concat([h, bytes.subarray(start, start + (k1 - k0) * plane)])));
 }
 
 // Counts what the viewer's canvas shows on screen (a real screenshot, decoded in the
@@ -112,7 +142,10 @@ const check = (ok, what) => { console.log(`${ok ? "ok  " : "FAIL"} ${what}`); if
 const shots = process.env.WMH_SCREENSHOT_DIR || "target/screenshots";
 fs.mkdirSync(shots, { recursive: true });
 
-async function scenario(name, extraArgs, query, expectBackend, expectViewer, symmetries, withLongRuns) {
+// `example` is what the scenario segments first and holds to the CLI: the built-in one
+// (files null) or FLAIR and T1 files, with the CLI's --json and masks (plain, at
+// --threshold 0.5, at --min-lesion-mm3 600) for each.
+async function scenario(name, extraArgs, query, expectBackend, expectViewer, symmetries, withLongRuns, example) {
   const { browser, profile } = await launchChromium(extraArgs);
   const page = browser.pages()[0] || (await browser.newPage());
   const foreign = [];
@@ -137,9 +170,16 @@ async function scenario(name, extraArgs, query, expectBackend, expectViewer, sym
     return file;
   };
 
-  // 1. The built-in example.
-  await page.click("[data-testid=example]");
-  const text = await waitResult("example");
+  // 1. The built-in example, or the files standing in for it.
+  if (example.files) {
+    await page.setInputFiles("[data-testid=flair-input]", example.files[0]);
+    await page.setInputFiles("[data-testid=t1-input]", example.files[1]);
+    await page.waitForFunction(() => document.querySelector("[data-testid=t1-name]")?.textContent.includes("t1"));
+    await page.click("[data-testid=run]");
+  } else {
+    await page.click("[data-testid=example]");
+  }
+  const text = await waitResult(example.label);
   check(/\d+ lesions, [\d.]+ mL/.test(text), `${name}: example shows lesion count and volume`);
   // The viewer: drawn by wgpu on the expected API, with the overlay and contour on
   // screen, and redrawn when a uniform changes.
@@ -197,8 +237,8 @@ async function scenario(name, extraArgs, query, expectBackend, expectViewer, sym
   // The burden by region equals the CLI's --json; the report holds the totals and the
   // regions; clicking a lesion's row centres the viewer on its slice.
   const zones = await shownBurden(page);
-  if (process.env.WMH_CLI_EXAMPLE_JSON) {
-    const want = cliBurden(process.env.WMH_CLI_EXAMPLE_JSON);
+  if (example.json) {
+    const want = cliBurden(example.json);
     check(JSON.stringify(zones) === JSON.stringify(want), `${name}: burden by region equals the CLI's (${JSON.stringify(zones)} against ${JSON.stringify(want)})`);
   }
   const [reportDl] = await Promise.all([page.waitForEvent("download"), page.click("[data-testid=report]")]);
@@ -223,8 +263,8 @@ async function scenario(name, extraArgs, query, expectBackend, expectViewer, sym
   check(bySlice.every((v, i) => i === 0 || bySlice[i - 1] <= v), `${name}: the lesion table sorts by slice (${bySlice.join(", ")})`);
   await page.click("[data-testid=sort-volume]");
   const exampleMask = await downloadMask(path.join(profile, "example-mask.nii.gz"));
-  if (process.env.WMH_CLI_EXAMPLE_MASK) {
-    const d = dice(voxels(exampleMask), voxels(process.env.WMH_CLI_EXAMPLE_MASK));
+  if (example.mask) {
+    const d = dice(voxels(exampleMask), voxels(example.mask));
     check(d >= 0.999, `${name}: example mask equals the CLI's (Dice ${d.toFixed(5)})`);
   }
 
@@ -244,8 +284,8 @@ async function scenario(name, extraArgs, query, expectBackend, expectViewer, sym
   check(lowDl.suggestedFilename().includes("_t0.500"), `${name}: the mask's file name says its threshold (${lowDl.suggestedFilename()})`);
   const lowMask = path.join(profile, "example-mask-low.nii.gz");
   await lowDl.saveAs(lowMask);
-  if (process.env.WMH_CLI_EXAMPLE_MASK_LOW) {
-    const d = dice(voxels(lowMask), voxels(process.env.WMH_CLI_EXAMPLE_MASK_LOW));
+  if (example.maskLow) {
+    const d = dice(voxels(lowMask), voxels(example.maskLow));
     check(d >= 0.999, `${name}: example mask at 0.5 equals the CLI's --threshold 0.5 (Dice ${d.toFixed(5)})`);
   }
   await page.click("[data-testid=threshold-reset]");
@@ -267,8 +307,8 @@ async function scenario(name, extraArgs, query, expectBackend, expectViewer, sym
   check(bigDl.suggestedFilename().includes(`_min${MIN_MM3}mm3`), `${name}: the mask's file name says its minimum lesion size (${bigDl.suggestedFilename()})`);
   const bigMask = path.join(profile, "example-mask-min.nii.gz");
   await bigDl.saveAs(bigMask);
-  if (process.env.WMH_CLI_EXAMPLE_MASK_MIN) {
-    const d = dice(voxels(bigMask), voxels(process.env.WMH_CLI_EXAMPLE_MASK_MIN));
+  if (example.maskMin) {
+    const d = dice(voxels(bigMask), voxels(example.maskMin));
     check(d >= 0.999, `${name}: example mask from ${MIN_MM3} mm³ equals the CLI's --min-lesion-mm3 ${MIN_MM3} (Dice ${d.toFixed(5)})`);
   }
   await setControl(page, "min-lesion", 0);
@@ -408,6 +448,41 @@ async function scenario(name, extraArgs, query, expectBackend, expectViewer, sym
   await browser.close();
 }
 
+// The built-in example as the CLI segmented it (check.sh).
+const builtIn = {
+  files: null, label: "example",
+  json: process.env.WMH_CLI_EXAMPLE_JSON, mask: process.env.WMH_CLI_EXAMPLE_MASK,
+  maskLow: process.env.WMH_CLI_EXAMPLE_MASK_LOW, maskMin: process.env.WMH_CLI_EXAMPLE_MASK_MIN,
+};
+
+// The WebGPU path segments slices 6-11 of the example instead of all 20: SwiftShader's
+// WebGPU took 123-216 s for the whole example in CI runs, both networks, on both cores;
+// the slab is 6 of the 20 slices and still holds lesions on three slices and on either
+// side of MIN_MM3. The CPU path runs the whole example (and the example's button).
+// Without the CLI (WMH_BIN) or the example's files, the WebGPU path runs the example.
+function slab() {
+  const bin = process.env.WMH_BIN, flair = process.env.WMH_EXAMPLE_FLAIR;
+  if (!bin || !flair) return builtIn;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "wmh-slab-"));
+  const files = ["flair", "t1"].map((n) => {
+    const out = path.join(dir, `slab_${n}.nii.gz`);
+    cropSlices(path.join(path.dirname(flair), `${n}.nii.gz`), out, 6, 12);
+    return out;
+  });
+  const cli = (file, ...args) => {
+    const out = path.join(dir, file);
+    const json = execFileSync(bin, ["segment", "--flair", files[0], "--t1", files[1], "--output", out, "--json", ...args], { encoding: "utf8" });
+    fs.writeFileSync(`${out}.json`, json);
+    return out;
+  };
+  const mask = cli("mask.nii.gz");
+  return {
+    files, label: "example slab (slices 6-11)", json: `${mask}.json`, mask,
+    maskLow: cli("mask-low.nii.gz", "--threshold", "0.5"),
+    maskMin: cli("mask-min.nii.gz", "--min-lesion-mm3", String(MIN_MM3)),
+  };
+}
+
 try {
   // The two paths run side by side, in two browsers: the CPU path's WebAssembly is one
   // thread, so together they take about as long as the slower one alone.
@@ -415,9 +490,9 @@ try {
     // No WebGPU: networks on the CPU, viewer on WebGL2 (SwiftShader's GL in headless).
     // Two symmetries (the mirror): the browser's plumbing of the option, at a quarter
     // of eight's cost; all eight are checked natively (tests/integration/backends.rs).
-    scenario("cpu", CPU_PATH, "", "CPU", "WebGL2", "2", true),
+    scenario("cpu", CPU_PATH, "", "CPU", "WebGL2", "2", true, builtIn),
     // WebGPU on SwiftShader.
-    scenario("webgpu", WEBGPU_PATH, "?backend=webgpu", "WebGPU", "WebGPU", "1", process.env.WMH_E2E_REAL_ON_WEBGPU === "1"),
+    scenario("webgpu", WEBGPU_PATH, "?backend=webgpu", "WebGPU", "WebGPU", "1", process.env.WMH_E2E_REAL_ON_WEBGPU === "1", slab()),
   ]);
 } catch (e) {
   failures.push(String(e?.stack || e));
