@@ -40,11 +40,14 @@ const MIN_MM3 = 600;
 
 const { server, origin } = await serveDist();
 
+// A NIfTI-1 file's bytes, gunzipped where it is gzipped.
+function niftiBytes(file) {
+  const bytes = fs.readFileSync(file);
+  return bytes[0] === 0x1f && bytes[1] === 0x8b ? zlib.gunzipSync(bytes) : bytes;
+}
 function voxels(file) {
-  let bytes = fs.readFileSync(file);
-  if (bytes[0] === 0x1f && bytes[1] === 0x8b) bytes = zlib.gunzipSync(bytes);
-  const offset = bytes.readFloatLE(108);
-  return bytes.subarray(offset);
+  const bytes = niftiBytes(file);
+  return bytes.subarray(bytes.readFloatLE(108));
 }
 // A little-endian float32 NIfTI-1 header (vox_offset 352) for `dims`, voxels of `mm`.
 function niftiHeader(dims, mm = 1) {
@@ -70,8 +73,7 @@ function dice(a, b) {
 // Slices k0..k1 (exclusive) of a NIfTI-1 volume, on the same grid: dim[3] shrinks and
 // both affines' origins move to slice k0.
 function cropSlices(src, dst, k0, k1) {
-  let bytes = fs.readFileSync(src);
-  if (bytes[0] === 0x1f && bytes[1] === 0x8b) bytes = zlib.gunzipSync(bytes);
+  const bytes = niftiBytes(src);
   const h = Buffer.from(bytes.subarray(0, bytes.readFloatLE(108)));
   const [nx, ny] = [h.readInt16LE(42), h.readInt16LE(44)];
   const plane = nx * ny * (h.readInt16LE(72) / 8);
